@@ -1,0 +1,158 @@
+# keywatch — build, test, demo, bench. See README.md.
+# Shape follows libbpf-bootstrap: clang -target bpf → bpftool gen object → gen skeleton → user code.
+
+OUTPUT ?= .output
+CLANG ?= clang
+CC ?= gcc
+BPFTOOL ?= bpftool
+ARCH ?= x86
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libssl-dev libyaml-dev \
+	libcmocka-dev pkg-config openssl make gcc libclang-rt-14-dev util-linux mount jq
+PKG_LIBS := libbpf libelf zlib libssl libcrypto yaml-0.1
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_HDRS := $(wildcard bpf/*.h)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+PKI_SRCS := $(wildcard pki/*.c)
+LIB_SRCS := $(USER_SRCS) $(PKI_SRCS)
+HDRS := $(wildcard user/*.h pki/*.h) $(BPF_HDRS)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
+CPPFLAGS := -D_GNU_SOURCE -DKW_VERSION='"$(VERSION)"' -Ibpf -Iuser -Ipki -I$(OUTPUT)
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lbpf -lelf -lz -lssl -lcrypto -lyaml)
+
+# Sanitizer build of the same sources, for the test suite.
+SAN_CFLAGS := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+SAN_CC := clang
+
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+SAN_OBJS := $(patsubst %.c,$(OUTPUT)/san/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/san/%,$(UNIT_SRCS))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo test unit e2e verifier bench vmlinux clean format check-format install-hooks
+
+all: keywatch
+
+# ---- dependencies ---------------------------------------------------------
+# Installs the Debian packages when any is missing; a no-op otherwise.
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install packages" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# ---- kernel side ----------------------------------------------------------
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/tests/san:
+	$(Q)mkdir -p $@
+
+vmlinux/vmlinux.h: vmlinux/vmlinux_$(ARCH).h
+	$(Q)ln -sf vmlinux_$(ARCH).h $@
+
+# Regenerates the pinned header from this machine's kernel; builds never do this on their own.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux_$(ARCH).h
+
+$(OUTPUT)/%.tmp.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
+		-c $< -o $@
+
+$(OUTPUT)/%.bpf.o: $(OUTPUT)/%.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- agent ----------------------------------------------------------------
+$(OUTPUT)/%.o: %.c $(HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/san/%.o: %.c $(HDRS) $(SKELS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+keywatch: $(OUTPUT)/user/main.o $(LIB_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/keywatch-san: $(OUTPUT)/san/user/main.o $(SAN_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests ----------------------------------------------------------------
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/san/%: tests/unit/%.c $(SAN_OBJS) | $(OUTPUT)/tests/san
+	$(call msg,TEST-SAN,$@)
+	$(Q)$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/kwtrig: tests/e2e/kwtrig.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@
+
+unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
+	$(Q)tests/run-unit.sh $(UNIT_BINS) $(UNIT_SAN_BINS)
+
+e2e: keywatch $(OUTPUT)/keywatch-san $(OUTPUT)/tests/kwtrig
+	$(Q)tests/e2e/run.sh ./keywatch
+	$(Q)KW_SANITIZED=1 tests/e2e/run.sh $(OUTPUT)/keywatch-san
+
+verifier: keywatch
+	$(Q)tests/e2e/verifier.sh ./keywatch
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-all.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./keywatch demo
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/bench/kwbench
+	$(Q)tests/bench/run.sh ./keywatch $(OUTPUT)/bench/kwbench
+
+$(OUTPUT)/bench/kwbench: tests/bench/kwbench.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lm
+
+check-format:
+	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h user/*.c user/*.h pki/*.c pki/*.h
+
+format:
+	$(Q)clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h pki/*.c pki/*.h
+
+clean:
+	$(Q)rm -rf $(OUTPUT) keywatch

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The only header shared by the BPF programs and the agent: map keys/values and the event
+ * record, with fixed-width types and fixed arrays only. The agent checks sizes and offsets with
+ * _Static_assert (user/event.c), so both compilers must agree on this layout.
+ */
+#ifndef KW_EVENT_H
+#define KW_EVENT_H
+
+#include "kw_limits.h"
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* File identity as the kernel sees it: sb->s_dev in the kernel's encoding
+ * (major << 20 | minor, see kw_kdev() in the agent) and the inode number. */
+struct kw_file_id {
+	__u64 dev;
+	__u64 ino;
+};
+
+/* Value of the `watched` map: the agent's index into its watch table. */
+struct kw_watch {
+	__u32 id;
+	__u32 flags; /* reserved, 0 */
+};
+
+/* Key of the `watched_names` map (failed-open matching): zero-padded final path component. */
+struct kw_name {
+	char name[KW_ATTEMPT_NAME];
+};
+
+enum kw_event_kind {
+	KW_EV_OPEN = 1,	   /* a watched inode was opened (fd installed) */
+	KW_EV_ATTEMPT = 2, /* an open failed with EACCES/EPERM on a watched file name */
+};
+
+/* Which hook saw the event: reported as keywatch.hook. Append only. */
+enum kw_hook {
+	KW_HOOK_OPENAT = 1,
+	KW_HOOK_OPENAT2 = 2,
+	KW_HOOK_OPEN = 3,
+	KW_HOOK_CREAT = 4,
+	KW_HOOK_OPEN_BY_HANDLE_AT = 5,
+	KW_HOOK__MAX,
+};
+
+/* kw_event.flags */
+#define KW_EVF_PATH_TRUNC (1u << 0) /* path[] holds a truncated copy */
+#define KW_EVF_EXE_TRUNC (1u << 1)  /* exe[] walk hit KW_EXE_DEPTH or KW_EXE_OFF_MAX */
+#define KW_EVF_NO_PATH (1u << 2)    /* the syscall takes no path (open_by_handle_at) */
+#define KW_EVF_PATH_FAULT (1u << 3) /* the path pointer could not be read */
+
+/* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
+enum kw_stat {
+	KW_STAT_EVENTS = 0,	 /* events submitted */
+	KW_STAT_RINGBUF_FULL = 1, /* events lost: ring buffer full */
+	KW_STAT_ATTEMPTS_SEEN = 2, /* EACCES/EPERM opens examined */
+	KW_STAT_FD_LOOKUP_FAIL = 3, /* fd → file lookup failed after a successful open */
+	KW_STAT__MAX = 8,
+};
+
+/* Process context captured in the kernel at the time of the event. */
+struct kw_proc {
+	__u64 start_ns; /* task start (boot-time ns), to tell reused pids apart */
+	__u64 cgroup_id; /* cgroup v2 id */
+	struct kw_file_id exe;
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 loginuid;
+	__u32 mntns; /* mount namespace inode */
+	__u32 pidns; /* pid namespace inode */
+	char comm[KW_COMM_LEN];
+};
+
+struct kw_event {
+	__u64 ktime_ns; /* bpf_ktime_get_ns() */
+	__u32 kind;	/* enum kw_event_kind */
+	__u32 hook;	/* enum kw_hook */
+	struct kw_proc proc;
+	struct kw_file_id file; /* the watched file (OPEN); zero for ATTEMPT */
+	__s64 ret;		/* syscall return: fd or -errno */
+	__u64 open_flags;
+	__u32 watch_id; /* index from the watched map (OPEN) */
+	__u32 flags;	/* KW_EVF_* */
+	__u16 path_len; /* bytes in path[] excluding NUL */
+	__u16 exe_len;	/* bytes used in exe[] */
+	__u16 exe_depth; /* components in exe[] */
+	__u16 _pad;
+	char path[KW_PATH_MAX]; /* string the process passed, NUL-terminated */
+	char exe[KW_EXE_BUF];	/* exe path components, leaf first, each NUL-terminated */
+};
+
+#endif /* KW_EVENT_H */

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Shared inline helpers for every open hook. The hot path (an unwatched file) is:
+ * fd → struct file → (s_dev, i_ino) → one hash lookup → return. Everything else
+ * (process context, exe path walk, syscall arguments) runs only after a match.
+ */
+#ifndef KW_HELPERS_BPF_H
+#define KW_HELPERS_BPF_H
+
+#include "maps.bpf.h"
+
+#define KW_EACCES 13
+#define KW_EPERM 1
+
+/* Set by the agent before load. */
+const volatile __u32 kw_agent_tgid = 0;
+
+static __always_inline void kw__stat_inc(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
+
+	if (v)
+		*v += 1; /* per-CPU slot: no atomic needed */
+}
+
+/* The struct file installed at fd in the current task's table, or NULL. */
+static __always_inline struct file *kw__fd_file(struct task_struct *task, long fd)
+{
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	struct file **fdarr = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+
+	bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]);
+	return file;
+}
+
+static __always_inline void kw__file_id(struct file *file, struct kw_file_id *id)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	id->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	id->ino = BPF_CORE_READ(inode, i_ino);
+}
+
+/*
+ * Rebuild the path of a struct path by walking dentries up to the root of the task's mount
+ * namespace, crossing mounts. Components land leaf first, each NUL-terminated, so no string is
+ * scanned in the kernel; the agent reverses them. A global function: the verifier checks it once,
+ * on its own, instead of once per caller state. Output in the per-CPU `walk` map.
+ */
+__noinline int kw__path_walk(__u64 dentry_addr, __u64 vfsmnt_addr)
+{
+	struct dentry *dentry = (struct dentry *)dentry_addr;
+	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_addr;
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct kw_walk *w;
+	__u32 zero = 0;
+	int i;
+
+	w = bpf_map_lookup_elem(&walk, &zero);
+	if (!w)
+		return 0;
+	/*
+	 * The running offset lives in the map value, not a register: reloaded each iteration it
+	 * is the same bounded unknown, so the verifier's states converge instead of multiplying.
+	 */
+	w->len = 0;
+	w->depth = 0;
+	w->flags = KW_EVF_EXE_TRUNC;
+	for (i = 0; i < KW_EXE_DEPTH; i++) {
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		const unsigned char *name;
+		__u32 off;
+		long n;
+
+		if (dentry == mnt_root) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (up == mnt) {
+				w->flags = 0; /* root of the mount namespace */
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+			continue;
+		}
+		if (dentry == parent) {
+			w->flags = 0; /* fs root that is not a mount root: detached or unreachable */
+			break;
+		}
+		off = w->len;
+		if (off >= KW_EXE_OFF_MAX)
+			break;
+		name = BPF_CORE_READ(dentry, d_name.name);
+		n = bpf_probe_read_kernel_str(&w->buf[off & (KW_EXE_OFF_MAX - 1)], KW_NAME_MAX, name);
+		if (n <= 0)
+			break;
+		w->len = off + (__u32)n;
+		w->depth += 1;
+		dentry = parent;
+	}
+	return 0;
+}
+
+/* Process context of the current task; the same for every hook and every backend. */
+static __always_inline void kw__proc_fill(struct kw_proc *p, struct task_struct *task)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+	p->tgid = pid_tgid >> 32;
+	p->tid = (__u32)pid_tgid;
+	p->uid = (__u32)uid_gid;
+	p->gid = uid_gid >> 32;
+	p->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	p->start_ns = BPF_CORE_READ(task, start_time);
+	p->cgroup_id = bpf_get_current_cgroup_id();
+	p->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	p->pidns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+	p->loginuid = (__u32)-1;
+	if (bpf_core_field_exists(task->loginuid))
+		p->loginuid = BPF_CORE_READ(task, loginuid.val);
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	if (exe)
+		kw__file_id(exe, &p->exe);
+}
+
+/* Syscall arguments, read from the user register frame only after a match. */
+struct kw_args {
+	const char *path;
+	__u64 flags;
+};
+
+static __always_inline void kw__args(enum kw_hook hook, struct kw_args *a)
+{
+	/* bpf_task_pt_regs wants the trusted BTF pointer; the frame holds the user's registers. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct open_how *how;
+
+	a->path = NULL;
+	a->flags = 0;
+	switch (hook) {
+	case KW_HOOK_OPENAT:
+		a->path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		a->flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		break;
+	case KW_HOOK_OPENAT2:
+		a->path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		how = (struct open_how *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		bpf_probe_read_user(&a->flags, sizeof(a->flags), &how->flags);
+		break;
+	case KW_HOOK_OPEN:
+		a->path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		a->flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		break;
+	case KW_HOOK_CREAT:
+		a->path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		a->flags = 01 | 0100 | 01000; /* O_WRONLY | O_CREAT | O_TRUNC */
+		break;
+	case KW_HOOK_OPEN_BY_HANDLE_AT:
+		a->flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Copy the user's path string into e->path; returns its length. */
+static __always_inline long kw__path_copy(struct kw_event *e, const char *upath)
+{
+	long n;
+
+	if (!upath) {
+		e->flags |= KW_EVF_NO_PATH;
+		return 0;
+	}
+	n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+	if (n <= 0) {
+		e->flags |= KW_EVF_PATH_FAULT;
+		e->path[0] = 0;
+		return 0;
+	}
+	if (n == sizeof(e->path))
+		e->flags |= KW_EVF_PATH_TRUNC;
+	e->path_len = n - 1;
+	return n - 1;
+}
+
+/* Reserve and fill the common part of an event; the caller sets the kind-specific fields. */
+static __always_inline struct kw_event *kw__event_new(struct task_struct *task, __u32 kind,
+						      enum kw_hook hook, long ret,
+						      struct kw_args *a)
+{
+	struct kw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct file *exe;
+
+	if (!e) {
+		kw__stat_inc(KW_STAT_RINGBUF_FULL);
+		return NULL;
+	}
+	e->ktime_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->hook = hook;
+	e->ret = ret;
+	e->open_flags = a->flags;
+	e->flags = 0;
+	e->watch_id = 0;
+	e->path_len = 0;
+	e->exe_len = 0;
+	e->exe_depth = 0;
+	e->_pad = 0;
+	e->file.dev = 0;
+	e->file.ino = 0;
+	__builtin_memset(&e->proc, 0, sizeof(e->proc));
+	kw__proc_fill(&e->proc, task);
+	kw__path_copy(e, a->path);
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	if (exe) {
+		__u32 zero = 0;
+		struct kw_walk *w;
+
+		kw__path_walk((__u64)BPF_CORE_READ(exe, f_path.dentry),
+			      (__u64)BPF_CORE_READ(exe, f_path.mnt));
+		w = bpf_map_lookup_elem(&walk, &zero);
+		if (w) {
+			bpf_probe_read_kernel(e->exe, sizeof(e->exe), w->buf);
+			e->exe_len = w->len;
+			e->exe_depth = w->depth;
+			e->flags |= w->flags;
+		}
+	}
+	return e;
+}
+
+static __always_inline void kw__event_send(struct kw_event *e)
+{
+	kw__stat_inc(KW_STAT_EVENTS);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A successful open installed fd: report it when the file is watched. */
+static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct kw_file_id id;
+	struct kw_watch *w;
+	struct kw_event *e;
+	struct kw_args a;
+	struct file *file;
+
+	file = kw__fd_file(task, fd);
+	if (!file) {
+		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
+		return 0;
+	}
+	kw__file_id(file, &id);
+	w = bpf_map_lookup_elem(&watched, &id);
+	if (!w)
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid)
+		return 0;
+	kw__args(hook, &a);
+	e = kw__event_new(task, KW_EV_OPEN, hook, fd, &a);
+	if (!e)
+		return 0;
+	e->file = id;
+	e->watch_id = w->id;
+	kw__event_send(e);
+	return 0;
+}
+
+/*
+ * A failed open with EACCES/EPERM: report it when its final path component is a watched name.
+ * No string scan: for each distinct watched-name length L, the candidate is the last L bytes,
+ * which must start the string or follow a '/', and is looked up in watched_names.
+ */
+static __always_inline int kw__open_denied(enum kw_hook hook, long ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct kw_scratch *s;
+	struct kw_event *e;
+	struct kw_args a;
+	__u32 zero = 0, *id = NULL;
+	long n;
+	int i;
+
+	kw__stat_inc(KW_STAT_ATTEMPTS_SEEN);
+	kw__args(hook, &a);
+	if (!a.path)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	n = bpf_probe_read_user_str(s->path, KW_PATH_MAX, a.path);
+	if (n <= 1)
+		return 0;
+	n -= 1; /* string length */
+	for (i = 0; i < KW_NAME_LENS; i++) {
+		__u32 k = i, *lenp = bpf_map_lookup_elem(&name_lens, &k);
+		__u32 len, start;
+
+		if (!lenp || !*lenp)
+			break;
+		len = *lenp;
+		if (len > n || len >= KW_ATTEMPT_NAME)
+			continue;
+		start = n - len;
+		if (start > 0 && s->path[(start - 1) & (KW_PATH_MAX - 1)] != '/')
+			continue;
+		__builtin_memset(&s->name, 0, sizeof(s->name));
+		bpf_probe_read_kernel(s->name.name, len & (KW_ATTEMPT_NAME - 1),
+				      &s->path[start & (KW_PATH_MAX - 1)]);
+		id = bpf_map_lookup_elem(&watched_names, &s->name);
+		if (id)
+			break;
+	}
+	if (!id)
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid)
+		return 0;
+	e = kw__event_new(task, KW_EV_ATTEMPT, hook, ret, &a);
+	if (!e)
+		return 0;
+	e->watch_id = *id;
+	kw__event_send(e);
+	return 0;
+}
+
+/* Body of every exit hook of the open family. ENOENT and friends cost one comparison. */
+static __always_inline int kw__open_exit(enum kw_hook hook, long ret)
+{
+	if (ret >= 0)
+		return kw__open_ok(hook, ret);
+	if (ret == -KW_EACCES || ret == -KW_EPERM)
+		return kw__open_denied(hook, ret);
+	return 0;
+}
+
+#endif /* KW_HELPERS_BPF_H */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the kernel side, declared once. */
+#ifndef KW_MAPS_BPF_H
+#define KW_MAPS_BPF_H
+
+#include "event.h"
+
+/* Watched files by (device, inode); filled and kept current by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KW_MAX_WATCHED);
+	__type(key, struct kw_file_id);
+	__type(value, struct kw_watch);
+} watched SEC(".maps");
+
+/* Final path components of watched files, to recognise failed open attempts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KW_MAX_WATCHED);
+	__type(key, struct kw_name);
+	__type(value, __u32);
+} watched_names SEC(".maps");
+
+/* Distinct lengths of the names in watched_names, 0-terminated; the attempt matcher tries each. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KW_NAME_LENS);
+	__type(key, __u32);
+	__type(value, __u32);
+} name_lens SEC(".maps");
+
+/* Events to the agent; size set by the agent before load (KW_RINGBUF_BYTES by default). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, KW_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Per-CPU counters (enum kw_stat): every event sent and every one that could not be. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KW_STAT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Per-CPU scratch for failed-open matching: the path copy and the name key (too big for the
+ * 512-byte stack). The path buffer has KW_ATTEMPT_NAME bytes of headroom so that a name copy
+ * starting anywhere below KW_PATH_MAX stays in bounds. */
+struct kw_scratch {
+	char path[KW_PATH_MAX + KW_ATTEMPT_NAME];
+	struct kw_name name;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kw_scratch);
+} scratch SEC(".maps");
+
+/* Per-CPU output of the exe path walk, a global subprogram verified on its own. */
+struct kw_walk {
+	char buf[KW_EXE_BUF];
+	__u32 len;
+	__u32 depth;
+	__u32 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kw_walk);
+} walk SEC(".maps");
+
+#endif /* KW_MAPS_BPF_H */

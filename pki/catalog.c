@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: ISC
+/*
+ * The kubeadm layout as data: which node paths hold secrets, their role, and the components
+ * that read them at run time (notes/kubeadm-pki.md §4). First matching rule wins, so specific
+ * names precede the catch-all globs. Other distributions' layouts are more tables like this one.
+ */
+#include <string.h>
+
+#include "catalog.h"
+
+static const struct pki_component components[] = {
+	{ "kube-apiserver", "/usr/local/bin/kube-apiserver" },
+	{ "kube-controller-manager", "/usr/local/bin/kube-controller-manager" },
+	{ "kube-scheduler", "/usr/local/bin/kube-scheduler" },
+	{ "etcd", "/usr/local/bin/etcd" },
+	{ "kubelet", "/usr/bin/kubelet" },
+	{ "kubeadm", "/usr/bin/kubeadm" },
+};
+
+#define KAS "kube-apiserver"
+#define KCM "kube-controller-manager"
+#define KS "kube-scheduler"
+#define KUBELET "kubelet"
+#define PKI "/etc/kubernetes/pki/"
+#define KEY PKI_KIND_PRIVATE_KEY
+#define KCFG PKI_KIND_KUBECONFIG
+#define PEM PKI_KIND_COMBINED_PEM
+#define CRIT PKI_SEV_CRITICAL
+#define HIGH PKI_SEV_HIGH
+
+const struct pki_rule pki_kubeadm_rules[] = {
+	{ PKI "ca.key", "cluster-ca-key", KEY, CRIT, { KCM } },
+	{ PKI "sa.key", "service-account-signing-key", KEY, CRIT, { KAS, KCM } },
+	{ PKI "front-proxy-ca.key", "front-proxy-ca-key", KEY, CRIT, { NULL } },
+	{ PKI "apiserver.key", "apiserver-serving-key", KEY, HIGH, { KAS } },
+	{ PKI "apiserver-kubelet-client.key", "apiserver-kubelet-client-key", KEY, HIGH, { KAS } },
+	{ PKI "apiserver-etcd-client.key", "apiserver-etcd-client-key", KEY, HIGH, { KAS } },
+	{ PKI "front-proxy-client.key", "front-proxy-client-key", KEY, HIGH, { KAS } },
+	{ PKI "etcd/ca.key", "etcd-ca-key", KEY, CRIT, { NULL } },
+	{ PKI "etcd/server.key", "etcd-server-key", KEY, HIGH, { "etcd" } },
+	{ PKI "etcd/peer.key", "etcd-peer-key", KEY, HIGH, { "etcd" } },
+	{ PKI "etcd/healthcheck-client.key", "etcd-healthcheck-client-key", KEY, HIGH, { NULL } },
+	{ PKI "*.key", "unknown-private-key", KEY, HIGH, { NULL } },
+	{ PKI "etcd/*.key", "unknown-private-key", KEY, HIGH, { NULL } },
+	{ "/etc/kubernetes/admin.conf", "admin-kubeconfig", KCFG, HIGH, { NULL } },
+	{ "/etc/kubernetes/super-admin.conf", "super-admin-kubeconfig", KCFG, CRIT, { NULL } },
+	{ "/etc/kubernetes/controller-manager.conf", "controller-manager-kubeconfig", KCFG, HIGH,
+	  { KCM } },
+	{ "/etc/kubernetes/scheduler.conf", "scheduler-kubeconfig", KCFG, HIGH, { KS } },
+	{ "/etc/kubernetes/kubelet.conf", "kubelet-kubeconfig", KCFG, HIGH, { KUBELET } },
+	{ "/var/lib/kubelet/pki/kubelet-client-*.pem", "kubelet-client-credential", PEM, HIGH,
+	  { KUBELET } },
+	{ "/var/lib/kubelet/pki/kubelet.key", "kubelet-serving-key", KEY, HIGH, { KUBELET } },
+	{ NULL, NULL, 0, 0, { NULL } },
+};
+
+/* Directories whose entries are matched against the rules. */
+const char *const pki_kubeadm_dirs[] = {
+	"/etc/kubernetes/pki",
+	"/etc/kubernetes/pki/etcd",
+	"/etc/kubernetes",
+	"/var/lib/kubelet/pki",
+	NULL,
+};
+
+const struct pki_component *pki__component(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(components) / sizeof(components[0]); i++)
+		if (!strcmp(components[i].name, name))
+			return &components[i];
+	return NULL;
+}
+
+const char *pki__kind_name(enum pki_kind kind)
+{
+	switch (kind) {
+	case PKI_KIND_PRIVATE_KEY:
+		return "private-key";
+	case PKI_KIND_KUBECONFIG:
+		return "kubeconfig";
+	case PKI_KIND_COMBINED_PEM:
+		return "combined-pem";
+	default:
+		return "other";
+	}
+}

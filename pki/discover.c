@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: ISC
+/*
+ * Discovery of secret-bearing files under a root. Every lookup goes through
+ * openat2(RESOLVE_IN_ROOT), so the kernel resolves symlinks (including the kubelet's absolute
+ * kubelet-client-current.pem) and ".." as if the root were /, and nothing escapes it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "pki.h"
+
+static int kw_openat2(int dirfd, const char *path, int flags, __u64 resolve)
+{
+	struct open_how how = { .flags = (__u64)flags, .resolve = resolve };
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int pki__open_root(struct pki_inventory *inv, const char *root, char *err, size_t errlen)
+{
+	struct stat st;
+
+	memset(inv, 0, sizeof(*inv));
+	inv->rootfd = -1;
+	if (!realpath(root, inv->root)) {
+		snprintf(err, errlen, "%s: %s", root, strerror(errno));
+		return -1;
+	}
+	inv->rootfd = open(inv->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (inv->rootfd < 0 || fstat(inv->rootfd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", root, strerror(errno));
+		return -1;
+	}
+	if (!strcmp(inv->root, "/"))
+		inv->root[0] = 0; /* node path = host path; keeps prefix arithmetic uniform */
+	return 0;
+}
+
+void pki__free(struct pki_inventory *inv)
+{
+	size_t i;
+	int l;
+
+	for (i = 0; i < inv->n; i++)
+		for (l = 0; l < inv->files[i].nlinks; l++)
+			free(inv->files[i].links[l]);
+	free(inv->files);
+	if (inv->rootfd >= 0)
+		close(inv->rootfd);
+	inv->files = NULL;
+	inv->n = inv->cap = 0;
+	inv->rootfd = -1;
+}
+
+int pki__resolve(const struct pki_inventory *inv, const char *node_path, char *canon,
+		 size_t canonlen, struct stat *st)
+{
+	char proc[64], host[PATH_MAX];
+	size_t rootlen = strlen(inv->root);
+	ssize_t n;
+	int fd;
+
+	while (*node_path == '/')
+		node_path++;
+	fd = kw_openat2(inv->rootfd, *node_path ? node_path : ".", O_PATH | O_CLOEXEC,
+			RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, host, sizeof(host) - 1);
+	if (n < 0 || fstat(fd, st) < 0)
+		goto fail;
+	host[n] = 0;
+	/* The kernel kept the lookup inside the root, so the host path starts with it. */
+	if (strncmp(host, inv->root, rootlen) || (host[rootlen] != '/' && host[rootlen] != 0)) {
+		errno = EXDEV;
+		goto fail;
+	}
+	if ((size_t)snprintf(canon, canonlen, "%s", host[rootlen] ? host + rootlen : "/") >=
+	    canonlen) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static struct pki_file *inv_find(struct pki_inventory *inv, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < inv->n; i++)
+		if (inv->files[i].st.st_dev == st->st_dev && inv->files[i].st.st_ino == st->st_ino)
+			return &inv->files[i];
+	return NULL;
+}
+
+static void file_add_link(struct pki_file *f, const char *node_path)
+{
+	int l;
+
+	if (!strcmp(f->path, node_path))
+		return;
+	for (l = 0; l < f->nlinks; l++)
+		if (!strcmp(f->links[l], node_path))
+			return;
+	if (f->nlinks < PKI_MAX_LINKS) {
+		char *dup = strdup(node_path);
+
+		if (dup)
+			f->links[f->nlinks++] = dup;
+	}
+}
+
+/* Add (or merge into an existing entry with the same inode) the file behind node_path. */
+static struct pki_file *inv_add(struct pki_inventory *inv, const char *node_path, int *fdp,
+				char *err, size_t errlen)
+{
+	char canon[PATH_MAX];
+	struct pki_file *f;
+	struct stat st;
+	int fd;
+
+	fd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", node_path, strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", node_path);
+		close(fd);
+		return NULL;
+	}
+	f = inv_find(inv, &st);
+	if (f) {
+		file_add_link(f, node_path);
+		close(fd);
+		*fdp = -1;
+		return f;
+	}
+	if (inv->n == inv->cap) {
+		size_t cap = inv->cap ? inv->cap * 2 : 32;
+		struct pki_file *nf = realloc(inv->files, cap * sizeof(*nf));
+
+		if (!nf) {
+			snprintf(err, errlen, "%s: out of memory", node_path);
+			close(fd);
+			return NULL;
+		}
+		inv->files = nf;
+		inv->cap = cap;
+	}
+	f = &inv->files[inv->n++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", canon);
+	f->st = st;
+	file_add_link(f, node_path);
+	*fdp = fd;
+	return f;
+}
+
+static void file_set_rule(struct pki_file *f, const struct pki_rule *r)
+{
+	int i;
+
+	f->role = r->role;
+	f->kind = r->kind;
+	f->severity = r->severity;
+	f->nreaders = 0;
+	for (i = 0; i < PKI_MAX_READERS && r->readers[i]; i++)
+		f->readers[f->nreaders++] = r->readers[i];
+}
+
+static const struct pki_rule *rule_match(const char *node_path)
+{
+	const struct pki_rule *r;
+
+	for (r = pki_kubeadm_rules; r->glob; r++)
+		if (!fnmatch(r->glob, node_path, FNM_PATHNAME))
+			return r;
+	return NULL;
+}
+
+/* Kubeconfigs are secrets only when they embed a key; a fresh file gets the kubeconfig rule
+ * only then. A file merged into an existing entry keeps that entry's rule. */
+static void consider(struct pki_inventory *inv, const char *node_path, int *added)
+{
+	const struct pki_rule *r = rule_match(node_path);
+	char err[PATH_MAX + 128], rp[64], canon[PATH_MAX];
+	struct pki_file *f;
+	struct stat st;
+	int fd = -1, rfd;
+
+	if (!r)
+		return;
+	if (r->kind == PKI_KIND_KUBECONFIG) {
+		int has;
+
+		rfd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
+		if (rfd < 0)
+			return;
+		snprintf(rp, sizeof(rp), "/proc/self/fd/%d", rfd);
+		fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		close(rfd);
+		if (fd < 0)
+			return;
+		has = pki__kubeconfig_has_key(fd, node_path, err, sizeof(err));
+		close(fd);
+		if (has < 0)
+			fprintf(stderr, "keywatch: warning: %s\n", err);
+		if (has <= 0)
+			return;
+		fd = -1;
+	}
+	f = inv_add(inv, node_path, &fd, err, sizeof(err));
+	if (!f)
+		return;
+	if (fd >= 0) {
+		file_set_rule(f, r);
+		(*added)++;
+		close(fd);
+	}
+}
+
+int pki__discover(struct pki_inventory *inv)
+{
+	const char *const *dir;
+	int added = 0;
+
+	for (dir = pki_kubeadm_dirs; *dir; dir++) {
+		char canon[PATH_MAX], path[PATH_MAX], rp[64];
+		struct dirent *de;
+		struct stat st;
+		DIR *d;
+		int fd, dfd;
+
+		fd = pki__resolve(inv, *dir, canon, sizeof(canon), &st);
+		if (fd < 0)
+			continue;
+		snprintf(rp, sizeof(rp), "/proc/self/fd/%d", fd);
+		dfd = open(rp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		if (dfd < 0)
+			continue;
+		d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s", *dir, de->d_name) >=
+			    sizeof(path))
+				continue;
+			consider(inv, path, &added);
+		}
+		closedir(d);
+	}
+	return added;
+}
+
+int pki__add_path(struct pki_inventory *inv, const char *node_path, const char *role, char *err,
+		  size_t errlen)
+{
+	const struct pki_rule *r;
+	struct pki_file *f;
+	int fd = -1;
+
+	if (node_path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute node path", node_path);
+		return -1;
+	}
+	f = inv_add(inv, node_path, &fd, err, errlen);
+	if (!f)
+		return -1;
+	if (fd < 0)
+		return 0; /* already in the layout: keeps its role and readers */
+	close(fd);
+	r = rule_match(f->path);
+	if (r) {
+		file_set_rule(f, r);
+	} else {
+		f->role = role;
+		f->kind = PKI_KIND_OTHER;
+		f->severity = PKI_SEV_HIGH;
+		f->nreaders = 0;
+	}
+	return 0;
+}

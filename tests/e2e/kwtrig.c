@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: ISC
+/*
+ * kwtrig: opens a file by one of the routes an attacker could take, for the end-to-end tests.
+ * Prints "pid=N" first so the tests can pick out its own events. Exit 0 when the open did what
+ * was asked (succeeded, or failed for `denied`), 1 otherwise. Never prints file contents.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int check(int fd, const char *what)
+{
+	if (fd < 0) {
+		fprintf(stderr, "kwtrig: %s: %s\n", what, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Copy this executable to dst (0755). */
+static int copy_self(const char *dst)
+{
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out;
+	struct stat st;
+
+	if (in < 0 || fstat(in, &st) < 0)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0)
+		return -1;
+	if (sendfile(out, in, NULL, (size_t)st.st_size) != st.st_size)
+		return -1;
+	close(in);
+	close(out);
+	return 0;
+}
+
+static int private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		perror("kwtrig: private mount namespace");
+		return -1;
+	}
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: kwtrig open|openat|sys-open|openat2|creat|proc-root|denied PATH\n"
+		"       kwtrig dirfd DIR NAME | chdir DIR NAME | handle PATH | bind DIR NAME\n"
+		"       kwtrig comm NAME PATH    (set comm, then open)\n"
+		"       kwtrig as BINPATH PATH   (run a copy of kwtrig at BINPATH in a private\n"
+		"                                 mount namespace, and open PATH from it)\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (argc < 3)
+		return usage();
+	printf("pid=%d\n", getpid());
+	fflush(stdout);
+
+	if (!strcmp(cmd, "open") || !strcmp(cmd, "openat"))
+		return check(openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC), argv[2]);
+	if (!strcmp(cmd, "sys-open"))
+		return check((int)syscall(SYS_open, argv[2], O_RDONLY), argv[2]);
+	if (!strcmp(cmd, "creat"))
+		return check((int)syscall(SYS_creat, argv[2], 0600), argv[2]);
+	if (!strcmp(cmd, "openat2")) {
+		struct open_how how = { .flags = O_RDONLY, .resolve = RESOLVE_NO_MAGICLINKS };
+
+		return check((int)syscall(SYS_openat2, AT_FDCWD, argv[2], &how, sizeof(how)),
+			     argv[2]);
+	}
+	if (!strcmp(cmd, "proc-root")) {
+		char p[4096];
+
+		snprintf(p, sizeof(p), "/proc/self/root%s", argv[2]);
+		return check(open(p, O_RDONLY), p);
+	}
+	if (!strcmp(cmd, "denied")) {
+		/* Drop to nobody; the open must fail with EACCES or EPERM. */
+		if (setgid(65534) < 0 || setuid(65534) < 0) {
+			perror("kwtrig: setuid");
+			return 1;
+		}
+		int fd = open(argv[2], O_RDONLY);
+
+		if (fd >= 0 || (errno != EACCES && errno != EPERM)) {
+			fprintf(stderr, "kwtrig: denied: open %s did not fail with EACCES\n",
+				argv[2]);
+			return 1;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "handle")) {
+		struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+		char dir[4096];
+		int mount_id, mfd;
+
+		fh->handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(AT_FDCWD, argv[2], fh, &mount_id, 0) < 0) {
+			perror("kwtrig: name_to_handle_at");
+			return 1;
+		}
+		snprintf(dir, sizeof(dir), "%s", argv[2]);
+		mfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+		return check(open_by_handle_at(mfd, fh, O_RDONLY), "open_by_handle_at");
+	}
+	if (argc < 4)
+		return usage();
+	if (!strcmp(cmd, "comm")) {
+		/* Any name a process likes, control bytes included. */
+		if (prctl(PR_SET_NAME, argv[2], 0, 0, 0) < 0)
+			return check(-1, "prctl");
+		return check(open(argv[3], O_RDONLY), argv[3]);
+	}
+	if (!strcmp(cmd, "dirfd")) {
+		int dfd = open(argv[2], O_RDONLY | O_DIRECTORY);
+
+		return check(openat(dfd, argv[3], O_RDONLY), argv[3]);
+	}
+	if (!strcmp(cmd, "chdir")) {
+		if (chdir(argv[2]) < 0)
+			return check(-1, argv[2]);
+		return check(open(argv[3], O_RDONLY), argv[3]);
+	}
+	if (!strcmp(cmd, "bind")) {
+		/* The pki directory bind-mounted elsewhere, as a hostPath volume would be. */
+		char tmpl[] = "/tmp/kwtrig-bind-XXXXXX", p[4096];
+
+		if (private_mounts() < 0 || !mkdtemp(tmpl))
+			return 1;
+		if (mount(argv[2], tmpl, NULL, MS_BIND, NULL) < 0) {
+			perror("kwtrig: bind mount");
+			return 1;
+		}
+		snprintf(p, sizeof(p), "%s/%s", tmpl, argv[3]);
+		int rc = check(open(p, O_RDONLY), p);
+
+		umount2(tmpl, MNT_DETACH);
+		rmdir(tmpl);
+		return rc;
+	}
+	if (!strcmp(cmd, "as")) {
+		/* A binary at a component's path, without touching the host's /usr: a tmpfs over
+		 * the binary's directory in a private mount namespace. */
+		char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%s", argv[2]);
+		if (private_mounts() < 0)
+			return 1;
+		if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+			return check(-1, dir);
+		if (mount("tmpfs", dir, "tmpfs", 0, "mode=0755") < 0 || copy_self(argv[2]) < 0) {
+			perror("kwtrig: as");
+			return 1;
+		}
+		execl(argv[2], argv[2], "open", argv[3], (char *)NULL);
+		perror("kwtrig: exec");
+		return 1;
+	}
+	return usage();
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# End-to-end tests of the watcher core: the real agent, the real BPF programs, real syscalls.
+# usage: tests/e2e/run.sh KEYWATCH-BINARY
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+KEYWATCH=$(realpath "$1")
+. tests/e2e/lib.sh
+need_root
+
+WORK=$(mktemp -d /tmp/kw-e2e.XXXXXX)
+chmod 755 "$WORK"
+AGENT_PID=
+cleanup() {
+	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+NODE=$WORK/node
+tests/gen-layout.sh "$NODE" || { echo "gen-layout failed"; exit 1; }
+mkdir -p "$NODE/srv"
+echo "operator secret" >"$NODE/srv/secret.txt"
+chmod 600 "$NODE/srv/secret.txt"
+PKI=$NODE/etc/kubernetes/pki
+CA=$PKI/ca.key
+TRIG_EXE=$(realpath "$TRIG")
+OUT=$WORK/events.json
+
+tracefs_before=$(grep -c ' /sys/kernel/tracing ' /proc/mounts)
+
+# ---------------------------------------------------------------- usage and configuration errors
+"$KEYWATCH" run --bogus >/dev/null 2>&1
+rc=$?
+[ $rc = 2 ] && ok "bad flag exits 2" || not_ok "bad flag exits 2" "rc=$rc"
+msg=$("$KEYWATCH" run --root "$WORK/nonexistent" 2>&1 >/dev/null)
+rc=$?
+if [ $rc = 2 ] && printf '%s' "$msg" | grep -q "$WORK/nonexistent"; then
+	ok "unusable --root exits 2 naming it"
+else
+	not_ok "unusable --root exits 2 naming it" "rc=$rc msg=$msg"
+fi
+
+# ---------------------------------------------------------------- one agent, every open route
+agent_start "$OUT" --root "$NODE" --watch /srv/secret.txt --log-expected --heartbeat 1 ||
+	{ not_ok "agent starts" "see above"; e2e_summary; exit 1; }
+ok "agent starts and reports watch-started"
+
+ws=$(jq -c 'select(.event.action == "watch-started")' "$OUT" | head -n1)
+expect "watch-started names backend, hooks and count" "$ws" \
+	'.event.kind == "state"' '.keywatch.backend == "tracepoint"' \
+	'(.keywatch.hooks | sort) == ["sys_exit_creat","sys_exit_open","sys_exit_open_by_handle_at","sys_exit_openat","sys_exit_openat2"]' \
+	'.keywatch.watched == 19' '.observer.version != null' '.host.hostname != null'
+
+# Every program passed the verifier (the kernel counted its instructions) and is attached to
+# its tracepoint by the agent's own perf event, as bpftool sees it.
+progs=$(printf '%s\n' "$ws" | jq -r '.keywatch.programs[] | "\(.name)=\(.verified_insns)"' | sort | tr '\n' ' ')
+nverified=$(printf '%s\n' "$ws" | jq '[.keywatch.programs[] | select(.verified_insns > 0 and .id > 0)] | length')
+attached=$(bpftool perf show -j 2>/dev/null | jq -r --argjson p "$AGENT_PID" \
+	'[.[] | select(.pid == $p and .fd_type == "tracepoint") | .tracepoint] | sort | join(" ")')
+if [ "$nverified" = 5 ] && [ "$attached" = "sys_exit_creat sys_exit_open sys_exit_open_by_handle_at sys_exit_openat sys_exit_openat2" ]; then
+	ok "verifier accepted 5 programs ($progs) and bpftool sees them attached"
+else
+	not_ok "verifier accepted and kernel attached 5 programs" "verified=$nverified ($progs) attached=[$attached]"
+fi
+if [ "$tracefs_before" = 0 ]; then
+	grep -q ' /sys/kernel/tracing ' /proc/mounts && ok "agent mounted tracefs itself" ||
+		not_ok "agent mounted tracefs itself" "not mounted"
+fi
+
+base_checks=('.event.kind == "alert"' '.event.outcome == "success"'
+	'.file.path == "/etc/kubernetes/pki/ca.key"' '.keywatch.key.role == "cluster-ca-key"'
+	'.keywatch.key.expected_readers == ["kube-controller-manager"]'
+	'.keywatch.verdict == "unexpected"' '.rule.name != null' '.event.severity == 99'
+	'(.file.inode | test("^[0-9]+$"))' '.process.thread.id == .process.pid'
+	'.process.parent.pid > 0' '.user.id == "0"' '.group.id == "0"' '.message != null'
+	"(.process.executable == \"$TRIG_EXE\")" '.process.name == "kwtrig"')
+
+route() { # NAME HOOK OPENED-PATH KWTRIG-ARGS...
+	local name=$1 hook=$2 opened=$3 pid ev
+	shift 3
+	trig "$@"; pid=$TRIG_PID
+	if [ "$TRIG_RC" != 0 ]; then
+		not_ok "$name" "kwtrig $* failed: $(cat "$WORK/trig.err")"
+		return
+	fi
+	ev=$(wait_event "$OUT" "$pid" key-open)
+	local extra=(".keywatch.hook == \"$hook\"")
+	[ -n "$opened" ] && extra+=(".keywatch.opened_path == \"$opened\"")
+	expect "$name" "$ev" "${base_checks[@]}" "${extra[@]}"
+}
+
+ln "$CA" "$WORK/hardlink.key"
+ln -s "$CA" "$WORK/symlink.key"
+mkdir -p "$WORK/d"
+ln -s "$PKI" "$WORK/d/pkilink"
+
+route "plain openat → alert with pid, executable, canonical path" openat "$CA" open "$CA"
+route "hard link → alert on the canonical path" openat "$WORK/hardlink.key" open "$WORK/hardlink.key"
+route "symlink → alert" openat "$WORK/symlink.key" open "$WORK/symlink.key"
+route "'..' through a symlinked directory → alert" openat "$WORK/d/pkilink/../pki/ca.key" open "$WORK/d/pkilink/../pki/ca.key"
+route "relative path after chdir → alert" openat "ca.key" chdir "$PKI" ca.key
+route "openat with a dirfd → alert" openat "ca.key" dirfd "$PKI" ca.key
+route "/proc/self/root/... → alert" openat "/proc/self/root$CA" proc-root "$CA"
+route "bind mount of the pki directory → alert" openat "" bind "$PKI" ca.key
+route "openat2 → alert" openat2 "$CA" openat2 "$CA"
+route "legacy open(2) → alert" open "$CA" sys-open "$CA"
+route "open_by_handle_at → alert (no path string)" open_by_handle_at "" handle "$CA"
+
+# creat(2) on an operator-watched file (creat truncates: never on a real key)
+trig creat "$NODE/srv/secret.txt"; pid=$TRIG_PID
+ev=$(wait_event "$OUT" "$pid" key-open)
+expect "creat on a --watch file → alert" "$ev" '.file.path == "/srv/secret.txt"' \
+	'.keywatch.hook == "creat"' '.keywatch.key.role == "operator-watched"' \
+	'.keywatch.open_flags | index("O_TRUNC")' '.event.kind == "alert"'
+
+# kubelet-client-current.pem: the symlink resolves to the timestamped file
+pem_link="$NODE/var/lib/kubelet/pki/kubelet-client-current.pem"
+pem_target=$(readlink "$pem_link")
+trig open "$NODE$pem_target"; pid=$TRIG_PID
+ev=$(wait_event "$OUT" "$pid" key-open)
+expect "kubelet client pem → alert naming the timestamped file" "$ev" \
+	"(.file.path == \"$pem_target\")" '.keywatch.key.role == "kubelet-client-credential"' \
+	'.keywatch.key.expected_readers == ["kubelet"]'
+
+# A failed open by an unprivileged user
+trig denied "$CA"; pid=$TRIG_PID
+ev=$(wait_event "$OUT" "$pid" key-open-attempt)
+expect "denied open by nobody → key-open-attempt" "$ev" '.event.kind == "alert"' \
+	'.event.outcome == "failure"' '.error.code == "EACCES"' '.user.id == "65534"' \
+	'.file.path == "/etc/kubernetes/pki/ca.key"' "(.keywatch.opened_path == \"$CA\")"
+
+# The expected component at its kubeadm path → an expected event, no alert
+trig as /usr/local/bin/kube-controller-manager "$CA"; pid=$TRIG_PID
+ev=$(wait_event "$OUT" "$pid" key-open)
+expect "kube-controller-manager at its path reading ca.key → expected event" "$ev" \
+	'.event.kind == "event"' '.keywatch.verdict == "expected"' \
+	'.process.executable == "/usr/local/bin/kube-controller-manager"' \
+	'.rule.name == "Expected reader of a Kubernetes secret"'
+alerts=$(jq -c --argjson p "${pid:-0}" 'select(.process.pid == $p and .event.kind == "alert")' "$OUT" | wc -l)
+[ "$alerts" = 0 ] && ok "no alert for the expected reader" || not_ok "no alert for the expected reader" "$alerts alerts"
+
+# ... but the same component reading a key it doesn't use → alert
+trig as /usr/local/bin/kube-controller-manager "$PKI/apiserver.key"; pid=$TRIG_PID
+ev=$(wait_event "$OUT" "$pid" key-open)
+expect "kube-controller-manager reading apiserver.key → alert" "$ev" '.event.kind == "alert"' \
+	'.keywatch.verdict == "unexpected"' '.keywatch.key.role == "apiserver-serving-key"'
+
+# The same binary under /tmp → alert
+cp "$TRIG_EXE" "$WORK/kube-controller-manager"
+pid=$("$WORK/kube-controller-manager" open "$CA" | sed -n 's/^pid=//p')
+ev=$(wait_event "$OUT" "$pid" key-open)
+expect "the component's binary copied elsewhere → alert" "$ev" '.event.kind == "alert"' \
+	"(.process.executable == \"$WORK/kube-controller-manager\")"
+
+# Hostile strings: comm with control bytes, a path with quotes, newline and invalid UTF-8
+hostile_link="$WORK/$(printf 'x"\\\n\t\xff\xfe]')"
+ln -s "$CA" "$hostile_link"
+trig comm "$(printf 'a"b\\\nc\x01\xc3')" "$hostile_link"; pid=$TRIG_PID
+ev=$(wait_event "$OUT" "$pid" key-open)
+expect "hostile comm and path → one valid JSON line, escaped" "$ev" '.event.kind == "alert"' \
+	'(.process.name | test("^a\"b\\\\\nc\u0001"))' '(.keywatch.opened_path | contains("\"\\\n\t"))' \
+	'(.keywatch.opened_path | contains("\ufffd"))'
+
+# Unwatched files → nothing. A watched open after it proves the pipeline had drained.
+trig open "$PKI/ca.crt"; pid_unw=$TRIG_PID
+trig open "$CA"; pid=$TRIG_PID
+wait_event "$OUT" "$pid" key-open >/dev/null
+n=$(jq -c --argjson p "${pid_unw:-0}" 'select(.process.pid == $p)' "$OUT" | wc -l)
+[ "$n" = 0 ] && ok "unwatched file → no event" || not_ok "unwatched file → no event" "$n events"
+
+# Heartbeat with counters
+sleep 1.2
+hb=$(jq -c 'select(.event.action == "heartbeat")' "$OUT" | tail -n1)
+expect "heartbeat carries counters" "$hb" '.event.kind == "state"' \
+	'.keywatch.counters.events >= 15' '.keywatch.counters.lost == 0'
+
+agent_stop
+[ "$AGENT_RC" = 0 ] && ok "SIGTERM → clean detach, exit 0" || not_ok "SIGTERM → exit 0" "rc=$AGENT_RC"
+bad=$(while IFS= read -r l; do printf '%s\n' "$l" | jq -e . >/dev/null 2>&1 || echo bad; done <"$OUT" | wc -l)
+lines=$(wc -l <"$OUT")
+[ "$bad" = 0 ] && ok "all $lines output lines are valid JSON" || not_ok "valid JSON lines" "$bad invalid of $lines"
+n=$(jq -c 'select(.event.action == "events-lost")' "$OUT" | wc -l)
+[ "$n" = 0 ] && ok "no events lost" || not_ok "no events lost" "$n events-lost alerts"
+if [ "$tracefs_before" = 0 ]; then
+	[ "$(grep -c ' /sys/kernel/tracing ' /proc/mounts)" = 0 ] && ok "tracefs unmounted again at exit" ||
+		not_ok "tracefs unmounted at exit" "still mounted"
+fi
+mode=$(stat -c %a "$OUT")
+[ "$mode" = 600 ] && ok "output file created 0600" || not_ok "output file created 0600" "mode $mode"
+
+# ---------------------------------------------------------------- without --log-expected
+OUT2=$WORK/events2.json
+if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
+	trig as /usr/local/bin/kube-controller-manager "$CA"; pid=$TRIG_PID
+	trig open "$CA"; pid2=$TRIG_PID
+	wait_event "$OUT2" "$pid2" key-open >/dev/null
+	n=$(jq -c --argjson p "${pid:-0}" 'select(.process.pid == $p)' "$OUT2" | wc -l)
+	[ "$n" = 0 ] && ok "expected read without --log-expected → no output" ||
+		not_ok "expected read without --log-expected → no output" "$n lines"
+	agent_stop
+	# The agent's own opens are never reported (it read every key's directory at start).
+	n=$(jq -c --argjson p "$AGENT_PID" 'select(.process.pid == $p)' "$OUT2" | wc -l)
+	[ "$n" = 0 ] && ok "agent's own opens not reported" || not_ok "agent's own opens" "$n"
+else
+	not_ok "second agent starts" "see above"
+fi
+
+e2e_summary

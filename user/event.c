@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: ISC
+/* Decoding a kernel record. The _Static_asserts pin the layout both compilers must agree on. */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kw.h"
+
+_Static_assert(sizeof(struct kw_file_id) == 16, "kw_file_id layout");
+_Static_assert(sizeof(struct kw_watch) == 8, "kw_watch layout");
+_Static_assert(sizeof(struct kw_name) == KW_ATTEMPT_NAME, "kw_name layout");
+_Static_assert(sizeof(struct kw_proc) == 80, "kw_proc layout");
+_Static_assert(offsetof(struct kw_proc, comm) == 64, "kw_proc.comm offset");
+_Static_assert(offsetof(struct kw_event, proc) == 16, "kw_event.proc offset");
+_Static_assert(offsetof(struct kw_event, path) == 144, "kw_event.path offset");
+_Static_assert(offsetof(struct kw_event, exe) == 144 + KW_PATH_MAX, "kw_event.exe offset");
+_Static_assert(sizeof(struct kw_event) == 144 + KW_PATH_MAX + KW_EXE_BUF, "kw_event size");
+_Static_assert((KW_EXE_OFF_MAX & (KW_EXE_OFF_MAX - 1)) == 0, "masking needs a power of two");
+_Static_assert((KW_PATH_MAX & (KW_PATH_MAX - 1)) == 0, "masking needs a power of two");
+_Static_assert((KW_ATTEMPT_NAME & (KW_ATTEMPT_NAME - 1)) == 0, "masking needs a power of two");
+
+const char *event__hook_name(uint32_t hook)
+{
+	static const char *const names[KW_HOOK__MAX] = {
+		[KW_HOOK_OPENAT] = "openat",
+		[KW_HOOK_OPENAT2] = "openat2",
+		[KW_HOOK_OPEN] = "open",
+		[KW_HOOK_CREAT] = "creat",
+		[KW_HOOK_OPEN_BY_HANDLE_AT] = "open_by_handle_at",
+	};
+
+	return hook < KW_HOOK__MAX && names[hook] ? names[hook] : "unknown";
+}
+
+/* Components arrive leaf first, NUL-terminated each; join them root first. */
+void event__exe_path(const struct kw_event *e, char *out, size_t outlen)
+{
+	const char *comp[KW_EXE_DEPTH];
+	size_t clen[KW_EXE_DEPTH], off = 0, len = e->exe_len;
+	int n = 0, i;
+
+	if (len > sizeof(e->exe))
+		len = sizeof(e->exe);
+	while (off < len && n < KW_EXE_DEPTH && n < e->exe_depth) {
+		const char *s = e->exe + off;
+		size_t l = strnlen(s, len - off);
+
+		comp[n] = s;
+		clen[n++] = l;
+		off += l + 1;
+	}
+	out[0] = 0;
+	if (n == 0)
+		return;
+	off = 0;
+	for (i = n - 1; i >= 0; i--) {
+		if (off + 1 + clen[i] + 1 > outlen) {
+			out[0] = 0;
+			return;
+		}
+		out[off++] = '/';
+		memcpy(out + off, comp[i], clen[i]);
+		off += clen[i];
+	}
+	out[off] = 0;
+}
+
+static bool is_hex_run(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Container id from the process's cgroup: the 64-hex id that containerd (cri-containerd-<id>),
+ * CRI-O (crio-<id>), Docker (docker-<id>) and the cgroupfs driver (/<id>) put in the last path
+ * element. Empty when the process is gone or not in a container.
+ */
+void event__container_id(uint32_t tgid, char *out, size_t outlen)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *last = strrchr(line, '/'), *p;
+
+		if (!last)
+			continue;
+		last++;
+		p = strrchr(last, '-');
+		p = p ? p + 1 : last;
+		if (strlen(p) >= 64 && is_hex_run(p, 64) && (p[64] == 0 || p[64] == '.')) {
+			snprintf(out, outlen, "%.64s", p);
+			return;
+		}
+	}
+}
+
+int event__decode(const void *data, size_t size, struct kw_decoded *d)
+{
+	const struct kw_event *e = data;
+
+	if (size < sizeof(*e))
+		return -1;
+	d->raw = e;
+	d->exe_from_proc = false;
+	event__exe_path(e, d->exe, sizeof(d->exe));
+	if (e->flags & KW_EVF_EXE_TRUNC || !d->exe[0]) {
+		/* The walk stopped early: ask the kernel through /proc while the process lives. */
+		char link[64];
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%u/exe", e->proc.tgid);
+		n = readlink(link, d->exe, sizeof(d->exe) - 1);
+		d->exe[n > 0 ? n : 0] = 0;
+		d->exe_from_proc = n > 0;
+	}
+	event__container_id(e->proc.tgid, d->container_id, sizeof(d->container_id));
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: ISC */
+/* The agent's shared types and prototypes, one section per file (OpenBSD ntpd.h style). */
+#ifndef KW_KW_H
+#define KW_KW_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event.h"
+#include "json.h"
+#include "pki.h"
+
+#define KW_BACKEND_TRACEPOINT "tracepoint"
+#define KW_POLL_MS 100		/* ring buffer poll timeout: bounds shutdown and loss-report latency */
+#define KW_HEARTBEAT_S 60	/* default heartbeat interval */
+#define KW_MAX_WATCH_ARGS 256
+
+struct kw_opts {
+	const char *root;
+	const char *output;
+	const char *watch[KW_MAX_WATCH_ARGS];
+	int nwatch;
+	bool log_expected;
+	bool check_only;
+	int verbose;
+	int heartbeat_s;
+	unsigned int ringbuf_bytes;
+};
+
+/* main.c */
+extern volatile sig_atomic_t kw_quit;
+int agent__run_signals(const struct kw_opts *o);
+
+/* watch.c: the watch set, derived from a pki inventory */
+uint64_t watch__kdev(dev_t dev);
+int watch__build(struct pki_inventory *inv, const struct kw_opts *o, char *err, size_t errlen);
+const struct pki_file *watch__by_id(const struct pki_inventory *inv, uint32_t id);
+/* The watched file with this basename whose node path best matches what the process passed. */
+const struct pki_file *watch__by_name(const struct pki_inventory *inv, const char *opened);
+
+/* verdict.c */
+struct kw_verdict {
+	bool expected;
+	const char *component; /* the matching component, when expected */
+	char reason[512];
+};
+void verdict__decide(const struct pki_file *f, const char *exe, struct kw_verdict *v);
+
+/* event.c: decoding a kernel record */
+struct kw_decoded {
+	const struct kw_event *raw;
+	char exe[PATH_MAX]; /* kernel-resolved executable path, "" when unknown */
+	bool exe_from_proc; /* taken from /proc/<pid>/exe because the kernel walk was truncated */
+	char container_id[72];
+};
+int event__decode(const void *data, size_t size, struct kw_decoded *d);
+void event__exe_path(const struct kw_event *e, char *out, size_t outlen);
+const char *event__hook_name(uint32_t hook);
+void event__container_id(uint32_t tgid, char *out, size_t outlen);
+
+struct kw_bpf;
+
+/* output.c: ECS JSON lines */
+struct kw_output {
+	int fd;
+	struct json j;
+	char hostname[256];
+	char instance[24];
+	uint64_t seq;
+	int64_t mono_to_real; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	uint64_t write_errors;
+};
+int output__open(struct kw_output *o, const char *path, char *err, size_t errlen);
+void output__close(struct kw_output *o);
+void output__clock_sync(struct kw_output *o);
+void output__open_event(struct kw_output *o, const struct kw_decoded *d,
+			const struct pki_file *f, const struct kw_verdict *v);
+void output__watch_started(struct kw_output *o, const struct pki_inventory *inv,
+			   const char *backend, const struct kw_bpf *b);
+void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns);
+struct kw_counters {
+	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
+};
+void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
+/* Append one ready line; one write(2) per event so concurrent readers never see half a line. */
+int output__emit(struct kw_output *o);
+
+/* loader.c: the kernel side */
+struct open_bpf;
+struct bpf_link;
+struct ring_buffer;
+struct kw_bpf {
+	struct open_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[KW_HOOK__MAX];
+	int nlinks;
+	const char *hooks[KW_HOOK__MAX]; /* attached program names */
+	uint32_t prog_id[KW_HOOK__MAX];	  /* kernel program ids, for bpftool and tests */
+	uint32_t verified_insns[KW_HOOK__MAX];
+	int nhooks;
+	bool mounted_tracefs;
+};
+int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen);
+int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen);
+int loader__sync_watch(struct kw_bpf *b, const struct pki_inventory *inv, char *err,
+		       size_t errlen);
+void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX]);
+void loader__close(struct kw_bpf *b);
+
+/* agent.c */
+int agent__run(const struct kw_opts *o);
+
+/* demo.c */
+int demo__run(const char *self);
+
+#endif /* KW_KW_H */

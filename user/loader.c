@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: ISC
+/*
+ * The kernel side: tracefs, open → set rodata → disable programs whose hook is missing → load →
+ * attach → ring buffer (libbpf-bootstrap order).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kw.h"
+#include "log.h"
+#include "open.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_verbosity() < 2)
+		return 0;
+	if (level == LIBBPF_INFO && log_verbosity() < 1)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool tracing_ready(const char *dir)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/events/syscalls", dir);
+	return access(p, F_OK) == 0;
+}
+
+/*
+ * Syscall tracepoints are attached by id, which libbpf reads from tracefs. Container images and
+ * minimal hosts often don't mount it, so mount it ourselves and undo that at exit.
+ */
+int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen)
+{
+	if (tracing_ready(TRACEFS) || tracing_ready(DEBUGFS_TRACING))
+		return 0;
+	if (access(TRACEFS, F_OK) < 0) {
+		snprintf(err, errlen, "%s does not exist: the kernel has no tracefs", TRACEFS);
+		return -1;
+	}
+	if (mount("tracefs", TRACEFS, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		snprintf(err, errlen,
+			 "tracefs is not mounted and mounting it at %s failed: %s (mount it, or "
+			 "give the agent CAP_SYS_ADMIN)",
+			 TRACEFS, strerror(errno));
+		return -1;
+	}
+	b->mounted_tracefs = true;
+	if (!tracing_ready(TRACEFS)) {
+		snprintf(err, errlen, "%s mounted but has no syscall tracepoints "
+			 "(CONFIG_FTRACE_SYSCALLS off?)", TRACEFS);
+		return -1;
+	}
+	log_info("mounted tracefs at %s", TRACEFS);
+	return 0;
+}
+
+/* "tracepoint/syscalls/sys_exit_openat" → does TRACEFS/events/syscalls/sys_exit_openat exist? */
+static bool tracepoint_exists(const char *sec)
+{
+	const char *tp = strchr(sec, '/');
+	char p[256];
+
+	if (!tp)
+		return false;
+	snprintf(p, sizeof(p), "%s/events/%s", tracing_ready(TRACEFS) ? TRACEFS : DEBUGFS_TRACING,
+		 tp + 1);
+	return access(p, F_OK) == 0;
+}
+
+static __u32 info_insns(const struct kw_bpf *b)
+{
+	return b->verified_insns[b->nhooks - 1];
+}
+
+int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	int e;
+
+	libbpf_set_print(libbpf_log);
+	b->skel = open_bpf__open();
+	if (!b->skel) {
+		snprintf(err, errlen, "open BPF object: %s", strerror(errno));
+		return -1;
+	}
+	b->skel->rodata->kw_agent_tgid = (__u32)getpid();
+	if (o->ringbuf_bytes)
+		bpf_map__set_max_entries(b->skel->maps.events, o->ringbuf_bytes);
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (!tracepoint_exists(sec)) {
+			log_warnx("%s: no such tracepoint on this kernel, program disabled", sec);
+			bpf_program__set_autoload(prog, false);
+		}
+	}
+	e = open_bpf__load(b->skel);
+	if (e) {
+		snprintf(err, errlen, "load BPF programs: %s (run with -vv for the verifier log)",
+			 strerror(-e));
+		return -1;
+	}
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			snprintf(err, errlen, "attach %s: %s", bpf_program__section_name(prog),
+				 strerror(errno));
+			return -1;
+		}
+		if (b->nhooks < KW_HOOK__MAX) {
+			struct bpf_prog_info info = { 0 };
+			__u32 len = sizeof(info);
+
+			if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
+				b->prog_id[b->nhooks] = info.id;
+				b->verified_insns[b->nhooks] = info.verified_insns;
+			}
+			b->hooks[b->nhooks++] = bpf_program__name(prog);
+			log_debug("%s: verified (%u insns), attached", bpf_program__name(prog),
+				  info_insns(b));
+		}
+		b->links[b->nlinks++] = link;
+	}
+	if (b->nhooks == 0) {
+		snprintf(err, errlen, "no open hook could be attached");
+		return -1;
+	}
+	return 0;
+}
+
+/* Replace the kernel's watch set with the inventory: ids are inventory indexes. */
+int loader__sync_watch(struct kw_bpf *b, const struct pki_inventory *inv, char *err,
+		       size_t errlen)
+{
+	int wfd = bpf_map__fd(b->skel->maps.watched);
+	int nfd = bpf_map__fd(b->skel->maps.watched_names);
+	int lfd = bpf_map__fd(b->skel->maps.name_lens);
+	__u32 lens[KW_NAME_LENS] = { 0 }, nlens = 0, k;
+	size_t i;
+
+	for (i = 0; i < inv->n; i++) {
+		const struct pki_file *f = &inv->files[i];
+		struct kw_file_id id = { .dev = watch__kdev(f->st.st_dev), .ino = f->st.st_ino };
+		struct kw_watch w = { .id = (__u32)i };
+		const char *names[1 + PKI_MAX_LINKS];
+		int nn = 0, l;
+
+		if (bpf_map_update_elem(wfd, &id, &w, BPF_ANY) < 0) {
+			snprintf(err, errlen, "watch %s: %s", f->path, strerror(errno));
+			return -1;
+		}
+		names[nn++] = f->path;
+		for (l = 0; l < f->nlinks; l++)
+			names[nn++] = f->links[l];
+		for (l = 0; l < nn; l++) {
+			const char *base = strrchr(names[l], '/');
+			struct kw_name key = { { 0 } };
+			__u32 len, v = (__u32)i, j;
+
+			base = base ? base + 1 : names[l];
+			len = (__u32)strlen(base);
+			if (len == 0 || len >= KW_ATTEMPT_NAME) {
+				log_warnx("%s: name longer than %d bytes, failed opens by name are "
+					  "not matched (opens still are, by inode)",
+					  names[l], KW_ATTEMPT_NAME - 1);
+				continue;
+			}
+			memcpy(key.name, base, len);
+			/* First file with a name keeps it: attempts are reported against it. */
+			if (bpf_map_update_elem(nfd, &key, &v, BPF_NOEXIST) < 0 && errno != EEXIST) {
+				snprintf(err, errlen, "watch name %s: %s", base, strerror(errno));
+				return -1;
+			}
+			for (j = 0; j < nlens && lens[j] != len; j++)
+				;
+			if (j == nlens) {
+				if (nlens == KW_NAME_LENS) {
+					log_warnx("%s: more than %d distinct name lengths, failed "
+						  "opens by this name are not matched",
+						  names[l], KW_NAME_LENS);
+					continue;
+				}
+				lens[nlens++] = len;
+			}
+		}
+	}
+	for (k = 0; k < KW_NAME_LENS; k++)
+		if (bpf_map_update_elem(lfd, &k, &lens[k], BPF_ANY) < 0) {
+			snprintf(err, errlen, "name lengths: %s", strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(b->skel->maps.stats);
+	__u64 vals[ncpu > 0 ? ncpu : 1];
+	__u32 k;
+	int c;
+
+	for (k = 0; k < KW_STAT__MAX; k++) {
+		out[k] = 0;
+		if (ncpu <= 0 || bpf_map_lookup_elem(fd, &k, vals) < 0)
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+}
+
+void loader__close(struct kw_bpf *b)
+{
+	int i;
+
+	if (b->rb)
+		ring_buffer__free(b->rb);
+	for (i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	if (b->skel)
+		open_bpf__destroy(b->skel);
+	if (b->mounted_tracefs && umount2(TRACEFS, MNT_DETACH) < 0)
+		log_warn("unmount %s", TRACEFS);
+	memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: ISC
+/* keywatch: tell, within milliseconds, when anything but the expected component opens a key. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kw.h"
+#include "log.h"
+
+volatile sig_atomic_t kw_quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	kw_quit = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: keywatch run [--root DIR] [--output PATH|-] [--watch PATH]...\n"
+		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
+		"       keywatch demo\n"
+		"       keywatch --help | --version\n"
+		"\n"
+		"run   watch the node's Kubernetes private keys and report opens as ECS JSON lines\n"
+		"  --root DIR          the node's / (default /); layout paths are re-rooted under it\n"
+		"  --output PATH|-     JSON lines to PATH (created 0600, appended) or stdout (-)\n"
+		"  --watch PATH        also watch this node path (repeatable)\n"
+		"  --log-expected      also report reads by expected components (event.kind event)\n"
+		"  --heartbeat SECONDS heartbeat state events (default %d, 0 disables)\n"
+		"  -n                  check the configuration and exit\n"
+		"  -v                  more logging on stderr (-vv: libbpf debug)\n"
+		"demo  run the watcher on a generated node layout: one expected read, one alert\n",
+		KW_HEARTBEAT_S);
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "log-expected", no_argument, NULL, 'e' },
+		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kw_opts o = { .root = "/", .output = "-", .heartbeat_s = KW_HEARTBEAT_S };
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "nvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			o.root = optarg;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'w':
+			if (o.nwatch == KW_MAX_WATCH_ARGS) {
+				fprintf(stderr, "keywatch: at most %d --watch\n", KW_MAX_WATCH_ARGS);
+				return 2;
+			}
+			o.watch[o.nwatch++] = optarg;
+			break;
+		case 'e':
+			o.log_expected = true;
+			break;
+		case 'H':
+			if (parse_int(optarg, 0, 86400, &o.heartbeat_s) < 0) {
+				fprintf(stderr, "keywatch: --heartbeat: %s: not 0..86400\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			o.check_only = true;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "keywatch: run: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	log_init(o.verbose, "keywatch");
+	return agent__run_signals(&o);
+}
+
+/* Signal handlers only set a flag; the poll loop acts on it. */
+int agent__run_signals(const struct kw_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return agent__run(o);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("keywatch %s\n", KW_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "demo")) {
+		log_init(0, "keywatch");
+		return demo__run(argv[0]);
+	}
+	fprintf(stderr, "keywatch: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

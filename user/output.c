@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: ISC
+/*
+ * ECS JSON lines (SPEC.md "Events"). Every string a process controls goes through json.c's
+ * escaping; no field ever carries file contents.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kw.h"
+#include "log.h"
+
+#define RULE_UNEXPECTED "Unexpected reader of a Kubernetes secret"
+#define RULE_ATTEMPT "Denied open of a Kubernetes secret"
+#define RULE_EXPECTED "Expected reader of a Kubernetes secret"
+#define RULE_LOST "keywatch events lost"
+
+static int64_t ts(clockid_t c)
+{
+	struct timespec t;
+
+	clock_gettime(c, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void output__clock_sync(struct kw_output *o)
+{
+	o->mono_to_real = ts(CLOCK_REALTIME) - ts(CLOCK_MONOTONIC);
+}
+
+int output__open(struct kw_output *o, const char *path, char *err, size_t errlen)
+{
+	unsigned char rnd[8];
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	if (!path || !strcmp(path, "-")) {
+		o->fd = STDOUT_FILENO;
+	} else {
+		struct stat st;
+
+		/* Never through a symlink an attacker planted; 0600 when created. */
+		o->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (o->fd < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (fstat(o->fd, &st) == 0 && (st.st_mode & 077))
+			log_warnx("%s: output file mode %04o is readable by others",
+				  path, st.st_mode & 07777);
+	}
+	if (gethostname(o->hostname, sizeof(o->hostname) - 1) < 0)
+		snprintf(o->hostname, sizeof(o->hostname), "unknown");
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(o->instance + 2 * i, 3, "%02x", rnd[i]);
+	json__init(&o->j);
+	output__clock_sync(o);
+	return 0;
+}
+
+void output__close(struct kw_output *o)
+{
+	if (o->fd > STDERR_FILENO)
+		close(o->fd);
+	o->fd = -1;
+	json__free(&o->j);
+}
+
+int output__emit(struct kw_output *o)
+{
+	size_t off = 0;
+
+	if (o->j.err) {
+		o->write_errors++;
+		log_warnx("event dropped: JSON buffer error");
+		json__reset(&o->j);
+		return -1;
+	}
+	/* Line and newline in one writev: an O_APPEND file never sees a torn line. */
+	while (off < o->j.len + 1) {
+		struct iovec iov[2] = {
+			{ .iov_base = o->j.buf + off, .iov_len = off < o->j.len ? o->j.len - off : 0 },
+			{ .iov_base = "\n", .iov_len = 1 },
+		};
+		ssize_t n = writev(o->fd, iov, 2);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			o->write_errors++;
+			log_warn("write event");
+			json__reset(&o->j);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	json__reset(&o->j);
+	return 0;
+}
+
+static void put_time(struct json *j, const char *key, int64_t real_ns)
+{
+	char buf[64];
+	struct tm tm;
+	time_t s = (time_t)(real_ns / 1000000000);
+
+	gmtime_r(&s, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (long long)(real_ns % 1000000000));
+	json__str(j, key, buf);
+}
+
+/* The fields every event has. Leaves the top-level object open. */
+static void head(struct kw_output *o, int64_t real_ns, const char *kind, const char *action,
+		 int severity, const char *outcome, bool file_event)
+{
+	struct json *j = &o->j;
+	char id[48];
+
+	json__reset(j);
+	json__obj_begin(j, NULL);
+	put_time(j, "@timestamp", real_ns);
+	snprintf(id, sizeof(id), "%s-%llu", o->instance, (unsigned long long)++o->seq);
+	json__obj_begin(j, "event");
+	json__str(j, "kind", kind);
+	json__str(j, "action", action);
+	json__str(j, "module", "keywatch");
+	json__str(j, "id", id);
+	json__int(j, "severity", severity);
+	if (outcome)
+		json__str(j, "outcome", outcome);
+	if (file_event) {
+		json__arr_begin(j, "category");
+		json__str(j, NULL, "file");
+		json__arr_end(j);
+		json__arr_begin(j, "type");
+		json__str(j, NULL, "access");
+		json__arr_end(j);
+	}
+	json__obj_end(j);
+	json__obj_begin(j, "host");
+	json__str(j, "hostname", o->hostname);
+	json__obj_end(j);
+	json__obj_begin(j, "observer");
+	json__str(j, "vendor", "keywatch");
+	json__str(j, "product", "keywatch");
+	json__str(j, "type", "agent");
+	json__str(j, "version", KW_VERSION);
+	json__obj_end(j);
+}
+
+static void put_id(struct json *j, const char *key, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	json__str(j, key, buf); /* ECS keyword fields (user.id, file.inode) are strings */
+}
+
+static const char *errno_name(int64_t ret)
+{
+	switch (-ret) {
+	case EACCES:
+		return "EACCES";
+	case EPERM:
+		return "EPERM";
+	default:
+		return "error";
+	}
+}
+
+static void put_flags(struct json *j, uint64_t f)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} names[] = {
+		{ O_CREAT, "O_CREAT" },	      { O_EXCL, "O_EXCL" },	  { O_TRUNC, "O_TRUNC" },
+		{ O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" }, { O_DIRECT, "O_DIRECT" },
+		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_CLOEXEC, "O_CLOEXEC" },  { O_NOATIME, "O_NOATIME" },
+		{ O_PATH, "O_PATH" },
+	};
+	size_t i;
+
+	json__arr_begin(j, "open_flags");
+	json__str(j, NULL, (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY" :
+			   (f & O_ACCMODE) == O_RDWR ? "O_RDWR" : "O_RDONLY");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((f & names[i].bit) == names[i].bit)
+			json__str(j, NULL, names[i].name);
+	json__arr_end(j);
+}
+
+void output__open_event(struct kw_output *o, const struct kw_decoded *d,
+			const struct pki_file *f, const struct kw_verdict *v)
+{
+	const struct kw_event *e = d->raw;
+	const struct kw_proc *p = &e->proc;
+	bool attempt = e->kind == KW_EV_ATTEMPT;
+	const char *kind = attempt || !v->expected ? "alert" : "event";
+	const char *action = attempt ? "key-open-attempt" : "key-open";
+	const char *fpath = f ? f->path : "";
+	const char *role = f ? f->role : "unknown";
+	int sev = f ? f->severity : PKI_SEV_HIGH;
+	struct json *j = &o->j;
+	char msg[2 * PATH_MAX + 1024], comm[KW_COMM_LEN + 1];
+	int i;
+
+	if (v->expected && !attempt)
+		sev = 21;
+	else if (attempt)
+		sev = sev > PKI_SEV_HIGH ? PKI_SEV_HIGH : PKI_SEV_MEDIUM;
+	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
+	     attempt ? "failure" : "success", true);
+	memcpy(comm, p->comm, KW_COMM_LEN);
+	comm[KW_COMM_LEN] = 0;
+
+	if (attempt)
+		snprintf(msg, sizeof(msg), "%s denied opening %s (%s, %s) by %s (pid %u, uid %u)",
+			 d->exe[0] ? d->exe : comm, fpath, role, errno_name(e->ret), comm,
+			 p->tgid, p->uid);
+	else
+		snprintf(msg, sizeof(msg), "%s read of %s (%s) by %s (pid %u, uid %u): %s",
+			 v->expected ? "Expected" : "Unexpected", fpath, role,
+			 d->exe[0] ? d->exe : comm, p->tgid, p->uid, v->reason);
+	json__str(j, "message", msg);
+
+	json__obj_begin(j, "rule");
+	json__str(j, "name", attempt ? RULE_ATTEMPT : v->expected ? RULE_EXPECTED :
+							       RULE_UNEXPECTED);
+	json__str(j, "ruleset", "keywatch");
+	json__obj_end(j);
+
+	json__obj_begin(j, "file");
+	json__str(j, "path", fpath);
+	if (f) {
+		const char *slash = strrchr(f->path, '/');
+
+		json__str(j, "name", slash ? slash + 1 : f->path);
+	}
+	if (!attempt) {
+		char dev[32];
+
+		put_id(j, "inode", e->file.ino);
+		snprintf(dev, sizeof(dev), "%u:%u", (unsigned)(e->file.dev >> 20),
+			 (unsigned)(e->file.dev & 0xfffff));
+		json__str(j, "device", dev);
+	}
+	json__obj_end(j);
+
+	if (attempt) {
+		json__obj_begin(j, "error");
+		json__str(j, "code", errno_name(e->ret));
+		json__obj_end(j);
+	}
+
+	json__obj_begin(j, "process");
+	json__int(j, "pid", p->tgid);
+	json__obj_begin(j, "thread");
+	json__int(j, "id", p->tid);
+	json__obj_end(j);
+	json__strn(j, "name", comm, strnlen(comm, KW_COMM_LEN));
+	json__str(j, "executable", d->exe[0] ? d->exe : NULL);
+	json__obj_begin(j, "parent");
+	json__int(j, "pid", p->ppid);
+	json__obj_end(j);
+	json__obj_end(j);
+
+	json__obj_begin(j, "user");
+	put_id(j, "id", p->uid);
+	json__obj_end(j);
+	json__obj_begin(j, "group");
+	put_id(j, "id", p->gid);
+	json__obj_end(j);
+	if (d->container_id[0]) {
+		json__obj_begin(j, "container");
+		json__str(j, "id", d->container_id);
+		json__obj_end(j);
+	}
+
+	json__obj_begin(j, "keywatch");
+	json__str(j, "verdict", v->expected && !attempt ? "expected" : "unexpected");
+	json__str(j, "reason", attempt ? "an open of a watched key was denied; attempts are "
+					 "reported whoever makes them" : v->reason);
+	json__obj_begin(j, "key");
+	json__str(j, "role", role);
+	json__arr_begin(j, "expected_readers");
+	for (i = 0; f && i < f->nreaders; i++)
+		json__str(j, NULL, f->readers[i]);
+	json__arr_end(j);
+	json__obj_end(j);
+	if (!(e->flags & (KW_EVF_NO_PATH | KW_EVF_PATH_FAULT)))
+		json__strn(j, "opened_path", e->path, e->path_len);
+	if (e->flags & KW_EVF_PATH_TRUNC)
+		json__bool(j, "opened_path_truncated", true);
+	json__str(j, "hook", event__hook_name(e->hook));
+	json__str(j, "backend", KW_BACKEND_TRACEPOINT);
+	put_flags(j, e->open_flags);
+	if (d->exe_from_proc)
+		json__str(j, "executable_source", "procfs");
+	json__uint(j, "cgroup_id", p->cgroup_id);
+	json__uint(j, "mntns", p->mntns);
+	json__uint(j, "pidns", p->pidns);
+	if (p->loginuid != (uint32_t)-1)
+		json__uint(j, "loginuid", p->loginuid);
+	json__obj_end(j);
+
+	json__obj_end(j);
+	output__emit(o);
+}
+
+void output__watch_started(struct kw_output *o, const struct pki_inventory *inv,
+			   const char *backend, const struct kw_bpf *b)
+{
+	struct json *j = &o->j;
+	char msg[256];
+	size_t i;
+	int h;
+
+	head(o, ts(CLOCK_REALTIME), "state", "watch-started", 0, NULL, false);
+	snprintf(msg, sizeof(msg), "keywatch watching %zu files with the %s backend", inv->n,
+		 backend);
+	json__str(j, "message", msg);
+	json__obj_begin(j, "keywatch");
+	json__uint(j, "watched", inv->n);
+	json__str(j, "backend", backend);
+	json__arr_begin(j, "hooks");
+	for (h = 0; h < b->nhooks; h++)
+		json__str(j, NULL, b->hooks[h]);
+	json__arr_end(j);
+	json__arr_begin(j, "programs");
+	for (h = 0; h < b->nhooks; h++) {
+		json__obj_begin(j, NULL);
+		json__str(j, "name", b->hooks[h]);
+		json__uint(j, "id", b->prog_id[h]);
+		json__uint(j, "verified_insns", b->verified_insns[h]);
+		json__obj_end(j);
+	}
+	json__arr_end(j);
+	json__str(j, "root", inv->root[0] ? inv->root : "/");
+	json__arr_begin(j, "files");
+	for (i = 0; i < inv->n; i++) {
+		json__obj_begin(j, NULL);
+		json__str(j, "path", inv->files[i].path);
+		json__str(j, "role", inv->files[i].role);
+		json__obj_end(j);
+	}
+	json__arr_end(j);
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
+void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns)
+{
+	struct json *j = &o->j;
+	char msg[256];
+
+	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, false);
+	snprintf(msg, sizeof(msg),
+		 "%llu open events could not be delivered by the kernel; watched keys may have "
+		 "been opened unobserved in this window",
+		 (unsigned long long)lost);
+	json__str(j, "message", msg);
+	json__obj_begin(j, "rule");
+	json__str(j, "name", RULE_LOST);
+	json__str(j, "ruleset", "keywatch");
+	json__obj_end(j);
+	json__obj_begin(j, "keywatch");
+	json__uint(j, "lost", lost);
+	json__obj_begin(j, "window");
+	put_time(j, "start", (int64_t)since_ns + o->mono_to_real);
+	put_time(j, "end", (int64_t)until_ns + o->mono_to_real);
+	json__obj_end(j);
+	json__str(j, "reason", "ring buffer full");
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
+void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched)
+{
+	struct json *j = &o->j;
+
+	head(o, ts(CLOCK_REALTIME), "state", "heartbeat", 0, NULL, false);
+	json__str(j, "message", "keywatch alive");
+	json__obj_begin(j, "keywatch");
+	json__uint(j, "watched", watched);
+	json__obj_begin(j, "counters");
+	json__uint(j, "events", c->events);
+	json__uint(j, "alerts", c->alerts);
+	json__uint(j, "expected", c->expected);
+	json__uint(j, "lost", c->lost);
+	json__uint(j, "attempts_examined", c->attempts_seen);
+	json__uint(j, "fd_lookup_failures", c->fd_lookup_fail);
+	json__uint(j, "write_errors", o->write_errors);
+	json__obj_end(j);
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
