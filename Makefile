@@ -50,6 +50,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/san/%,$(UNIT_SRCS))
 
 .DELETE_ON_ERROR:
+# Keep the BPF objects and skeletons: they are intermediates of a chain, not throwaways.
+.SECONDARY:
 .PHONY: all deps demo test unit e2e verifier bench vmlinux clean format check-format install-hooks
 
 all: keywatch

@@ -114,6 +114,30 @@ void event__container_id(uint32_t tgid, char *out, size_t outlen)
 	}
 }
 
+/*
+ * Container ids by process, so a process that opens keys in a loop costs one /proc read, not one
+ * per open. Direct-mapped on tgid; start_ns tells a reused pid from the process it replaced.
+ */
+#define CID_CACHE 512
+
+static struct {
+	uint32_t tgid;
+	uint64_t start_ns;
+	char id[72];
+} cid_cache[CID_CACHE];
+
+static void container_id_cached(const struct kw_proc *p, char *out, size_t outlen)
+{
+	typeof(cid_cache[0]) *c = &cid_cache[p->tgid % CID_CACHE];
+
+	if (c->tgid != p->tgid || c->start_ns != p->start_ns) {
+		event__container_id(p->tgid, c->id, sizeof(c->id));
+		c->tgid = p->tgid;
+		c->start_ns = p->start_ns;
+	}
+	snprintf(out, outlen, "%s", c->id);
+}
+
 int event__decode(const void *data, size_t size, struct kw_decoded *d)
 {
 	const struct kw_event *e = data;
@@ -133,6 +157,6 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 		d->exe[n > 0 ? n : 0] = 0;
 		d->exe_from_proc = n > 0;
 	}
-	event__container_id(e->proc.tgid, d->container_id, sizeof(d->container_id));
+	container_id_cached(&e->proc, d->container_id, sizeof(d->container_id));
 	return 0;
 }

@@ -21,7 +21,8 @@
 #define TRACEFS "/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
+							     const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && log_verbosity() < 2)
 		return 0;

@@ -43,7 +43,8 @@ static void logit(int pri, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void vwarn_errno(int pri, int saved, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vwarn_errno(int pri, int saved, const char *fmt,
+							   va_list ap)
 {
 	char msg[1024];
 

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"  --watch PATH        also watch this node path (repeatable)\n"
 		"  --log-expected      also report reads by expected components (event.kind event)\n"
 		"  --heartbeat SECONDS heartbeat state events (default %d, 0 disables)\n"
+		"  --ringbuf-bytes N   kernel ring buffer size (power of two; default 4 MiB)\n"
 		"  -n                  check the configuration and exit\n"
 		"  -v                  more logging on stderr (-vv: libbpf debug)\n"
 		"demo  run the watcher on a generated node layout: one expected read, one alert\n",
@@ -57,6 +58,7 @@ static int cmd_run(int argc, char **argv)
 		{ "watch", required_argument, NULL, 'w' },
 		{ "log-expected", no_argument, NULL, 'e' },
 		{ "heartbeat", required_argument, NULL, 'H' },
+		{ "ringbuf-bytes", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -88,6 +90,18 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'R': {
+			int v;
+
+			/* A power of two, at least one page: the kernel's own rule for ring buffers. */
+			if (parse_int(optarg, 4096, 1 << 30, &v) < 0 || (v & (v - 1))) {
+				fprintf(stderr, "keywatch: --ringbuf-bytes: %s: not a power of two "
+					"from 4096 to 2^30\n", optarg);
+				return 2;
+			}
+			o.ringbuf_bytes = (unsigned int)v;
+			break;
+		}
 		case 'n':
 			o.check_only = true;
 			break;

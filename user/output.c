@@ -308,6 +308,16 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 	put_flags(j, e->open_flags);
 	if (d->exe_from_proc)
 		json__str(j, "executable_source", "procfs");
+	if (p->exe.ino) {
+		char dev[32];
+
+		json__obj_begin(j, "executable_file");
+		snprintf(dev, sizeof(dev), "%u:%u", (unsigned)(p->exe.dev >> 20),
+			 (unsigned)(p->exe.dev & 0xfffff));
+		json__str(j, "device", dev);
+		put_id(j, "inode", p->exe.ino);
+		json__obj_end(j);
+	}
 	json__uint(j, "cgroup_id", p->cgroup_id);
 	json__uint(j, "mntns", p->mntns);
 	json__uint(j, "pidns", p->pidns);

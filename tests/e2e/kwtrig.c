@@ -62,6 +62,7 @@ static int usage(void)
 		"usage: kwtrig open|openat|sys-open|openat2|creat|proc-root|denied PATH\n"
 		"       kwtrig dirfd DIR NAME | chdir DIR NAME | handle PATH | bind DIR NAME\n"
 		"       kwtrig comm NAME PATH    (set comm, then open)\n"
+		"       kwtrig loop N PATH       (open PATH N times)\n"
 		"       kwtrig as BINPATH PATH   (run a copy of kwtrig at BINPATH in a private\n"
 		"                                 mount namespace, and open PATH from it)\n");
 	return 2;
@@ -125,6 +126,15 @@ int main(int argc, char **argv)
 	}
 	if (argc < 4)
 		return usage();
+	if (!strcmp(cmd, "loop")) {
+		/* N opens of one file, as fast as possible. */
+		long n = atol(argv[2]), i;
+
+		for (i = 0; i < n; i++)
+			if (check(open(argv[3], O_RDONLY), argv[3]))
+				return 1;
+		return 0;
+	}
 	if (!strcmp(cmd, "comm")) {
 		/* Any name a process likes, control bytes included. */
 		if (prctl(PR_SET_NAME, argv[2], 0, 0, 0) < 0)

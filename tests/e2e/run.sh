@@ -73,6 +73,8 @@ base_checks=('.event.kind == "alert"' '.event.outcome == "success"'
 	'.keywatch.verdict == "unexpected"' '.rule.name != null' '.event.severity == 99'
 	'(.file.inode | test("^[0-9]+$"))' '.process.thread.id == .process.pid'
 	'.process.parent.pid > 0' '.user.id == "0"' '.group.id == "0"' '.message != null'
+	'(.keywatch.executable_file.inode | test("^[0-9]+$"))' '.keywatch.cgroup_id > 0'
+	'.keywatch.mntns > 0' '(.["@timestamp"] | test("^[0-9-]+T[0-9:]+\\.[0-9]{9}Z$"))'
 	"(.process.executable == \"$TRIG_EXE\")" '.process.name == "kwtrig"')
 
 route() { # NAME HOOK OPENED-PATH KWTRIG-ARGS...
@@ -187,6 +189,42 @@ if [ "$tracefs_before" = 0 ]; then
 fi
 mode=$(stat -c %a "$OUT")
 [ "$mode" = 600 ] && ok "output file created 0600" || not_ok "output file created 0600" "mode $mode"
+
+# ---------------------------------------------------------------- loss is reported, never silent
+# A one-page ring buffer and a frozen agent: most of 300 opens cannot be delivered. Every one
+# must come out either as its own alert or inside an events-lost count.
+OUT3=$WORK/events3.json
+if agent_start "$OUT3" --root "$NODE" --heartbeat 0 --ringbuf-bytes 4096; then
+	kill -STOP "$AGENT_PID"
+	"$TRIG" loop 300 "$CA" >"$WORK/trig.out" 2>"$WORK/trig.err"
+	pid=$(sed -n 's/^pid=//p' "$WORK/trig.out")
+	kill -CONT "$AGENT_PID"
+	for i in $(seq 1 50); do
+		grep -q '"events-lost"' "$OUT3" && break
+		sleep 0.1
+	done
+	agent_stop
+	got=$(jq -c --argjson p "$pid" 'select(.process.pid == $p and .event.action == "key-open")' "$OUT3" | wc -l)
+	lost=$(jq -s '[.[] | select(.event.action == "events-lost") | .keywatch.lost] | add // 0' "$OUT3")
+	ev=$(jq -c 'select(.event.action == "events-lost")' "$OUT3" | head -n1)
+	expect "events-lost alert names the count and window" "$ev" '.event.kind == "alert"' \
+		'.keywatch.lost > 0' '.keywatch.window.start <= .keywatch.window.end' \
+		'(.message | test("unobserved"))'
+	[ $((got + lost)) = 300 ] && [ "$lost" -gt 0 ] &&
+		ok "every open accounted for: $got delivered + $lost lost = 300" ||
+		not_ok "every open accounted for" "$got delivered + $lost lost != 300"
+else
+	not_ok "agent with a one-page ring buffer starts" "see above"
+fi
+
+# SIGINT detaches cleanly too
+if agent_start "$WORK/events4.json" --root "$NODE" --heartbeat 0; then
+	kill -INT "$AGENT_PID"
+	for i in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$AGENT_PID"
+	rc=$?
+	[ "$rc" = 0 ] && ok "SIGINT → clean detach, exit 0" || not_ok "SIGINT → exit 0" "rc=$rc"
+fi
 
 # ---------------------------------------------------------------- without --log-expected
 OUT2=$WORK/events2.json
