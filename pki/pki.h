@@ -75,4 +75,134 @@ const char *pki__kind_name(enum pki_kind kind);
  * with "file:line:col: message" in err. */
 int pki__kubeconfig_has_key(int fd, const char *name, char *err, size_t errlen);
 
+/* ---- pem.c: PEM structure and certificates (OpenSSL) --------------------------------------
+ * Key blocks are recognised by their labels only; a private key body is never decoded except by
+ * pki__key_matches_cert (keywatch scan --verify-keys), which wipes what it decoded. */
+
+#define PKI_MAX_PEM (4 << 20) /* largest PEM file read: real ones are a few KiB */
+
+struct pki_pem_scan {
+	size_t ncerts, nkeys, npubkeys, nother;
+	char key_label[64];	  /* label of the first private key block, e.g. "EC PRIVATE KEY" */
+	size_t first_key_line;	  /* 1-based line of its BEGIN, 0 when none */
+	size_t first_cert_line;
+};
+
+struct pki_cert {
+	char subject[512]; /* RFC 2253-ish one line, "CN=kubernetes" */
+	char issuer[512];
+	char cn[256];
+	char org[256];	     /* O=, comma-joined when several */
+	char sans[1024];     /* "DNS:a, DNS:b, IP:10.0.0.1" */
+	char key_usage[256]; /* "digitalSignature, keyEncipherment, keyCertSign" */
+	char ext_key_usage[256]; /* "serverAuth, clientAuth" */
+	char key_type[32];	 /* "RSA-2048", "EC-P-256" */
+	bool is_ca;
+	long long not_before, not_after; /* Unix seconds */
+	char sha256[65];		 /* hex fingerprint of the DER */
+};
+
+/* Scan PEM text by structure. 0 on success (even with no blocks), -1 with "name:line: msg" in
+ * err for an unterminated or mismatched block, a body with non-base64 bytes, or size > PKI_MAX_PEM. */
+int pki__pem_scan(const char *name, const unsigned char *buf, size_t len, struct pki_pem_scan *s,
+		  char *err, size_t errlen);
+/* Parse the index-th (0-based) CERTIFICATE block. *x509 (optional) receives the certificate,
+ * to be freed with X509_free. 0, or -1 with "name:line: msg" in err. */
+struct x509_st;
+int pki__cert_parse(const char *name, const unsigned char *buf, size_t len, int index,
+		    struct pki_cert *c, struct x509_st **x509, char *err, size_t errlen);
+/* Was leaf signed by ca (signature and issuer name; validity dates are not checked)? 1/0/-1. */
+int pki__cert_signed_by(struct x509_st *leaf, struct x509_st *ca);
+/* --verify-keys only: does the private key in keybuf belong to cert? 1/0, -1 with err. */
+int pki__key_matches_cert(const char *name, const unsigned char *keybuf, size_t len,
+			  struct x509_st *cert, char *err, size_t errlen);
+
+/* ---- config.c: what configuration says about who reads which file ---------------------------
+ * YAML is parsed with libyaml's document API; errors are "name:line:col: msg". Aliases are never
+ * followed, nesting and scalar sizes are bounded, so hostile YAML cannot blow up. */
+
+enum pki_ref_kind {
+	PKI_REF_READS,	/* a flag or field names the file: the component reads it */
+	PKI_REF_MOUNTS, /* a hostPath volume makes the path visible to the container */
+};
+
+struct pki_ref {
+	enum pki_ref_kind kind;
+	char component[64];	      /* "kube-apiserver", "kubelet"; "" = whoever uses this config */
+	char binary[PATH_MAX];	      /* executable the config implies, "" when it doesn't say */
+	char path[PATH_MAX];	      /* node path as written (absolute) */
+	char source[PATH_MAX + 128];  /* "/etc/kubernetes/manifests/kcm.yaml:17 --cluster-signing-key-file" */
+	bool read_only;		      /* PKI_REF_MOUNTS: readOnly: true */
+};
+
+struct pki_refs {
+	struct pki_ref *v;
+	size_t n, cap;
+};
+
+void pki__refs_free(struct pki_refs *r);
+/* Static pod manifest: every container's command+args flags whose value is an absolute path
+ * (`--flag=/p` and `--flag /p`), and hostPath volumes joined with each container's volumeMounts.
+ * component = container name; binary = command[0] if absolute, else /usr/local/bin/<command[0]>
+ * (kubeadm images put binaries there and the manifest names them through PATH). */
+int pki__manifest_refs(const char *name, const unsigned char *buf, size_t len,
+		       struct pki_refs *out, char *err, size_t errlen);
+/* KubeletConfiguration (/var/lib/kubelet/config.yaml): tlsCertFile, tlsPrivateKeyFile,
+ * authentication.x509.clientCAFile → refs of component kubelet; staticPodPath into static_pod_path
+ * ("" when absent), rotateCertificates into *rotate (-1 absent). */
+int pki__kubelet_config_refs(const char *name, const unsigned char *buf, size_t len,
+			     struct pki_refs *out, char *static_pod_path, size_t splen, int *rotate,
+			     char *err, size_t errlen);
+/* Shell-ish flag files: kubeadm-flags.env (KUBELET_KUBEADM_ARGS="…") and the systemd drop-in
+ * 10-kubeadm.conf (Environment="KUBELET_…_ARGS=…" and ExecStart lines): every --flag=/abs/path
+ * or --flag /abs/path → a ref for `component`, source "name:line --flag". */
+int pki__flags_file_refs(const char *name, const char *component, const char *binary,
+			 const unsigned char *buf, size_t len, struct pki_refs *out, char *err,
+			 size_t errlen);
+
+struct pki_kubeconfig {
+	bool has_key_data;   /* users[].user.client-key-data */
+	bool has_cert_data;  /* users[].user.client-certificate-data */
+	bool has_token;	     /* users[].user.token (bootstrap kubeconfig) */
+	char client_key[PATH_MAX];  /* users[].user.client-key (file), "" when absent */
+	char client_cert[PATH_MAX]; /* users[].user.client-certificate (file) */
+	size_t client_key_line, client_cert_line, key_data_line;
+	char server[512];
+	/* client-certificate-data base64-decoded to PEM (OpenSSL EVP_DecodeBlock); malloc'd, may be
+	 * NULL. Certificate only: client-key-data is never decoded. */
+	unsigned char *cert_pem;
+	size_t cert_pem_len;
+};
+
+int pki__kubeconfig_parse(const char *name, const unsigned char *buf, size_t len,
+			  struct pki_kubeconfig *kc, char *err, size_t errlen);
+void pki__kubeconfig_free(struct pki_kubeconfig *kc);
+
+/* ---- policy.c: the operator's policy file (--policy) ---------------------------------------- */
+
+struct pki_policy_reader {
+	char file[PATH_MAX];   /* node path, or "" when role is set */
+	char role[64];	       /* a role name, or "" when file is set */
+	char component[64];    /* free text name reported in events */
+	char binary[PATH_MAX]; /* absolute executable path */
+	unsigned char sha256[32];
+	bool has_sha256;
+	long long expires; /* Unix seconds; 0 = no expiry */
+	size_t line;	   /* where it was declared */
+};
+
+struct pki_policy {
+	char name[PATH_MAX];
+	struct pki_policy_reader *readers;
+	size_t nreaders;
+	char **watch; /* extra node paths to watch */
+	size_t nwatch;
+	size_t *watch_line;
+};
+
+int pki__policy_parse(const char *name, const unsigned char *buf, size_t len,
+		      struct pki_policy *p, char *err, size_t errlen);
+int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t errlen);
+void pki__policy_free(struct pki_policy *p);
+
 #endif /* KW_PKI_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 /* keywatch run: load, watch, decide, report, until a signal says stop. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,26 @@
 #include "kw.h"
 #include "log.h"
 #include "open.skel.h"
+
+volatile sig_atomic_t kw_quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	kw_quit = 1;
+}
+
+/* Signal handlers only set a flag; the poll loop acts on it. */
+int agent__run_signals(const struct kw_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return agent__run(o);
+}
 
 struct agent {
 	const struct kw_opts *o;

@@ -52,6 +52,8 @@ void event__exe_path(const struct kw_event *e, char *out, size_t outlen)
 		clen[n++] = l;
 		off += l + 1;
 	}
+	if (outlen == 0)
+		return;
 	out[0] = 0;
 	if (n == 0)
 		return;
@@ -89,6 +91,8 @@ void event__container_id(uint32_t tgid, char *out, size_t outlen)
 	ssize_t n;
 	int fd;
 
+	if (outlen == 0)
+		return;
 	out[0] = 0;
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", tgid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -10,14 +10,6 @@
 #include "kw.h"
 #include "log.h"
 
-volatile sig_atomic_t kw_quit;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	kw_quit = 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -124,17 +116,6 @@ static int cmd_run(int argc, char **argv)
 	return agent__run_signals(&o);
 }
 
-/* Signal handlers only set a flag; the poll loop acts on it. */
-int agent__run_signals(const struct kw_opts *o)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	return agent__run(o);
-}
 
 int main(int argc, char **argv)
 {
