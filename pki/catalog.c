@@ -28,30 +28,42 @@ static const struct pki_component components[] = {
 #define CRIT PKI_SEV_CRITICAL
 #define HIGH PKI_SEV_HIGH
 
+#define CA PKI "ca.crt"
+#define FPCA PKI "front-proxy-ca.crt"
+#define ETCDCA PKI "etcd/ca.crt"
+#define RULE(glob, role, kind, sev, ca, ...) { glob, role, kind, sev, { __VA_ARGS__ }, ca }
+
 const struct pki_rule pki_kubeadm_rules[] = {
-	{ PKI "ca.key", "cluster-ca-key", KEY, CRIT, { KCM } },
-	{ PKI "sa.key", "service-account-signing-key", KEY, CRIT, { KAS, KCM } },
-	{ PKI "front-proxy-ca.key", "front-proxy-ca-key", KEY, CRIT, { NULL } },
-	{ PKI "apiserver.key", "apiserver-serving-key", KEY, HIGH, { KAS } },
-	{ PKI "apiserver-kubelet-client.key", "apiserver-kubelet-client-key", KEY, HIGH, { KAS } },
-	{ PKI "apiserver-etcd-client.key", "apiserver-etcd-client-key", KEY, HIGH, { KAS } },
-	{ PKI "front-proxy-client.key", "front-proxy-client-key", KEY, HIGH, { KAS } },
-	{ PKI "etcd/ca.key", "etcd-ca-key", KEY, CRIT, { NULL } },
-	{ PKI "etcd/server.key", "etcd-server-key", KEY, HIGH, { "etcd" } },
-	{ PKI "etcd/peer.key", "etcd-peer-key", KEY, HIGH, { "etcd" } },
-	{ PKI "etcd/healthcheck-client.key", "etcd-healthcheck-client-key", KEY, HIGH, { NULL } },
-	{ PKI "*.key", "unknown-private-key", KEY, HIGH, { NULL } },
-	{ PKI "etcd/*.key", "unknown-private-key", KEY, HIGH, { NULL } },
-	{ "/etc/kubernetes/admin.conf", "admin-kubeconfig", KCFG, HIGH, { NULL } },
-	{ "/etc/kubernetes/super-admin.conf", "super-admin-kubeconfig", KCFG, CRIT, { NULL } },
-	{ "/etc/kubernetes/controller-manager.conf", "controller-manager-kubeconfig", KCFG, HIGH,
-	  { KCM } },
-	{ "/etc/kubernetes/scheduler.conf", "scheduler-kubeconfig", KCFG, HIGH, { KS } },
-	{ "/etc/kubernetes/kubelet.conf", "kubelet-kubeconfig", KCFG, HIGH, { KUBELET } },
-	{ "/var/lib/kubelet/pki/kubelet-client-*.pem", "kubelet-client-credential", PEM, HIGH,
-	  { KUBELET } },
-	{ "/var/lib/kubelet/pki/kubelet.key", "kubelet-serving-key", KEY, HIGH, { KUBELET } },
-	{ NULL, NULL, 0, 0, { NULL } },
+	RULE(PKI "ca.key", "cluster-ca-key", KEY, CRIT, CA, KCM),
+	RULE(PKI "sa.key", "service-account-signing-key", KEY, CRIT, NULL, KAS, KCM),
+	RULE(PKI "front-proxy-ca.key", "front-proxy-ca-key", KEY, CRIT, FPCA, NULL),
+	RULE(PKI "apiserver.key", "apiserver-serving-key", KEY, HIGH, CA, KAS),
+	RULE(PKI "apiserver-kubelet-client.key", "apiserver-kubelet-client-key", KEY, HIGH, CA,
+	     KAS),
+	RULE(PKI "apiserver-etcd-client.key", "apiserver-etcd-client-key", KEY, HIGH, ETCDCA, KAS),
+	RULE(PKI "front-proxy-client.key", "front-proxy-client-key", KEY, HIGH, FPCA, KAS),
+	RULE(PKI "etcd/ca.key", "etcd-ca-key", KEY, CRIT, ETCDCA, NULL),
+	RULE(PKI "etcd/server.key", "etcd-server-key", KEY, HIGH, ETCDCA, "etcd"),
+	RULE(PKI "etcd/peer.key", "etcd-peer-key", KEY, HIGH, ETCDCA, "etcd"),
+	RULE(PKI "etcd/healthcheck-client.key", "etcd-healthcheck-client-key", KEY, HIGH, ETCDCA,
+	     NULL),
+	RULE(PKI "*.key", "unknown-private-key", KEY, HIGH, NULL, NULL),
+	RULE(PKI "etcd/*.key", "unknown-private-key", KEY, HIGH, NULL, NULL),
+	RULE("/etc/kubernetes/admin.conf", "admin-kubeconfig", KCFG, HIGH, CA, NULL),
+	RULE("/etc/kubernetes/super-admin.conf", "super-admin-kubeconfig", KCFG, CRIT, CA, NULL),
+	RULE("/etc/kubernetes/controller-manager.conf", "controller-manager-kubeconfig", KCFG, HIGH,
+	     CA, KCM),
+	RULE("/etc/kubernetes/scheduler.conf", "scheduler-kubeconfig", KCFG, HIGH, CA, KS),
+	RULE("/etc/kubernetes/kubelet.conf", "kubelet-kubeconfig", KCFG, HIGH, CA, KUBELET),
+	RULE("/etc/kubernetes/bootstrap-kubelet.conf", "bootstrap-kubeconfig",
+	     PKI_KIND_TOKEN_KUBECONFIG, HIGH, NULL, KUBELET),
+	RULE("/var/lib/kubelet/pki/kubelet-client-*.pem", "kubelet-client-credential", PEM, HIGH,
+	     CA, KUBELET),
+	/* kubelet.crt is self-signed by the kubelet's own throwaway CA: no chain to check. */
+	RULE("/var/lib/kubelet/pki/kubelet.key", "kubelet-serving-key", KEY, HIGH, NULL, KUBELET),
+	RULE("/var/lib/kubelet/pki/kubelet-server-*.pem", "kubelet-serving-key", PEM, HIGH, CA,
+	     KUBELET),
+	{ NULL, NULL, 0, 0, { NULL }, NULL },
 };
 
 /* Directories whose entries are matched against the rules. */
@@ -82,6 +94,8 @@ const char *pki__kind_name(enum pki_kind kind)
 		return "kubeconfig";
 	case PKI_KIND_COMBINED_PEM:
 		return "combined-pem";
+	case PKI_KIND_TOKEN_KUBECONFIG:
+		return "token-kubeconfig";
 	default:
 		return "other";
 	}

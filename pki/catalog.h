@@ -10,7 +10,8 @@ struct pki_rule {
 	const char *role;
 	enum pki_kind kind;
 	int severity;
-	const char *readers[PKI_MAX_READERS]; /* NULL-terminated */
+	const char *readers[PKI_MAX_READERS]; /* kubeadm defaults, NULL-terminated */
+	const char *ca; /* node path of the CA certificate its certificate chains to, or NULL */
 };
 
 extern const struct pki_rule pki_kubeadm_rules[];

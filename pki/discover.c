@@ -5,9 +5,11 @@
  * kubelet-client-current.pem) and ".." as if the root were /, and nothing escapes it.
  */
 #include <dirent.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +52,17 @@ void pki__free(struct pki_inventory *inv)
 	size_t i;
 	int l;
 
-	for (i = 0; i < inv->n; i++)
-		for (l = 0; l < inv->files[i].nlinks; l++)
-			free(inv->files[i].links[l]);
+	for (i = 0; i < inv->n; i++) {
+		struct pki_file *f = &inv->files[i];
+
+		for (l = 0; l < f->nlinks; l++)
+			free(f->links[l]);
+		for (l = 0; l < f->nreaders; l++) {
+			free(f->readers[l].component);
+			free(f->readers[l].binary);
+			free(f->readers[l].source);
+		}
+	}
 	free(inv->files);
 	if (inv->rootfd >= 0)
 		close(inv->rootfd);
@@ -172,14 +182,12 @@ static struct pki_file *inv_add(struct pki_inventory *inv, const char *node_path
 
 static void file_set_rule(struct pki_file *f, const struct pki_rule *r)
 {
-	int i;
-
+	f->rule = r;
 	f->role = r->role;
 	f->kind = r->kind;
 	f->severity = r->severity;
-	f->nreaders = 0;
-	for (i = 0; i < PKI_MAX_READERS && r->readers[i]; i++)
-		f->readers[f->nreaders++] = r->readers[i];
+	if (r->ca)
+		snprintf(f->expected_ca, sizeof(f->expected_ca), "%s", r->ca);
 }
 
 static const struct pki_rule *rule_match(const char *node_path)
@@ -192,37 +200,85 @@ static const struct pki_rule *rule_match(const char *node_path)
 	return NULL;
 }
 
-/* Kubeconfigs are secrets only when they embed a key; a fresh file gets the kubeconfig rule
- * only then. A file merged into an existing entry keeps that entry's rule. */
+/* Files in the PKI directories that no rule names but that hold a private key, found by
+ * structure (a PEM private key block), never by decoding it. */
+static const struct pki_rule unknown_key = {
+	"*", "unknown-private-key", PKI_KIND_PRIVATE_KEY, PKI_SEV_HIGH, { NULL }, NULL,
+};
+static const struct pki_rule unknown_pem = {
+	"*", "unknown-private-key", PKI_KIND_COMBINED_PEM, PKI_SEV_HIGH, { NULL }, NULL,
+};
+
+static const struct pki_rule *rule_by_content(struct pki_inventory *inv, const char *node_path)
+{
+	const struct pki_rule *r = NULL;
+	struct pki_pem_scan sc;
+	char err[PATH_MAX + 128];
+	unsigned char *buf;
+	size_t len;
+
+	if (pki__read_node_file(inv, node_path, PKI_MAX_PEM, &buf, &len, NULL, 0) < 0)
+		return NULL;
+	if (pki__pem_scan(node_path, buf, len, &sc, err, sizeof(err)) == 0 && sc.nkeys > 0)
+		r = sc.ncerts ? &unknown_pem : &unknown_key;
+	pki__buf_free(buf, len);
+	return r;
+}
+
+/* A kubeconfig is a secret when it embeds a key or a bootstrap token. */
+static bool kubeconfig_is_secret(struct pki_inventory *inv, const char *node_path,
+				 const struct pki_rule *r)
+{
+	char err[PATH_MAX + 256], rp[64], canon[PATH_MAX];
+	struct stat st;
+	int pfd, fd, has;
+
+	(void)r; /* TODO(config.c): token kubeconfigs */
+	pfd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
+	if (pfd < 0)
+		return false;
+	snprintf(rp, sizeof(rp), "/proc/self/fd/%d", pfd);
+	fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	close(pfd);
+	if (fd < 0)
+		return false;
+	has = pki__kubeconfig_has_key(fd, node_path, err, sizeof(err));
+	close(fd);
+	if (has < 0)
+		pki__diag(inv, "%s", err);
+	return has > 0;
+}
+
+/*
+ * One directory entry. The rule is chosen on the canonical path, so a symlink with another name
+ * can't give a key a weaker role; the listed name is used only when the target matches no rule.
+ * A file merged into an existing entry keeps that entry's rule.
+ */
 static void consider(struct pki_inventory *inv, const char *node_path, int *added)
 {
-	const struct pki_rule *r = rule_match(node_path);
-	char err[PATH_MAX + 128], rp[64], canon[PATH_MAX];
+	const struct pki_rule *r;
+	char err[PATH_MAX + 128], canon[PATH_MAX];
 	struct pki_file *f;
 	struct stat st;
-	int fd = -1, rfd;
+	int fd = -1;
 
+	fd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
+	if (fd < 0)
+		return;
+	close(fd);
+	if (!S_ISREG(st.st_mode))
+		return;
+	r = rule_match(canon);
+	if (!r)
+		r = rule_match(node_path);
+	if (!r)
+		r = rule_by_content(inv, canon);
 	if (!r)
 		return;
-	if (r->kind == PKI_KIND_KUBECONFIG) {
-		int has;
-
-		rfd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
-		if (rfd < 0)
-			return;
-		snprintf(rp, sizeof(rp), "/proc/self/fd/%d", rfd);
-		fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		close(rfd);
-		if (fd < 0)
-			return;
-		has = pki__kubeconfig_has_key(fd, node_path, err, sizeof(err));
-		close(fd);
-		if (has < 0)
-			fprintf(stderr, "keywatch: warning: %s\n", err);
-		if (has <= 0)
-			return;
-		fd = -1;
-	}
+	if ((r->kind == PKI_KIND_KUBECONFIG || r->kind == PKI_KIND_TOKEN_KUBECONFIG) &&
+	    !kubeconfig_is_secret(inv, canon, r))
+		return;
+	fd = -1;
 	f = inv_add(inv, node_path, &fd, err, sizeof(err));
 	if (!f)
 		return;
@@ -295,7 +351,86 @@ int pki__add_path(struct pki_inventory *inv, const char *node_path, const char *
 		f->role = role;
 		f->kind = PKI_KIND_OTHER;
 		f->severity = PKI_SEV_HIGH;
-		f->nreaders = 0;
 	}
 	return 0;
 }
+
+bool pki__same_file(const struct pki_inventory *inv, const struct pki_file *f,
+		    const char *node_path)
+{
+	char canon[PATH_MAX];
+	struct stat st;
+	int fd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return st.st_dev == f->st.st_dev && st.st_ino == f->st.st_ino;
+}
+
+void pki__diag(struct pki_inventory *inv, const char *fmt, ...)
+{
+	struct pki_diag *d;
+	va_list ap;
+
+	if (inv->ndiag == PKI_MAX_DIAG)
+		return;
+	d = &inv->diag[inv->ndiag++];
+	va_start(ap, fmt);
+	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Read a node file (through the root) into a malloc'd buffer. */
+int pki__read_node_file(const struct pki_inventory *inv, const char *node_path, size_t max,
+			unsigned char **buf, size_t *len, char *canon, size_t canonlen)
+{
+	char rp[64], c[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	size_t off = 0;
+	int pfd, fd;
+
+	*buf = NULL;
+	*len = 0;
+	pfd = pki__resolve(inv, node_path, canon ? canon : c, canon ? canonlen : sizeof(c), &st);
+	if (pfd < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		close(pfd);
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		return -1;
+	}
+	snprintf(rp, sizeof(rp), "/proc/self/fd/%d", pfd);
+	fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	close(pfd);
+	if (fd < 0)
+		return -1;
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		close(fd);
+		return -1;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, *buf + off, (size_t)st.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	(*buf)[off] = 0;
+	*len = off;
+	return 0;
+}
+
+/* Wipe and free a buffer that may have held key material. */
+void pki__buf_free(unsigned char *buf, size_t len)
+{
+	if (buf) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+}
+

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-#define PKI_MAX_READERS 4
+#define PKI_MAX_READERS 8
+#define PKI_MAX_DIAG 64
 #define PKI_MAX_LINKS 4
 /* Largest kubeconfig we parse: kubeadm's are ~6 KiB; anything this big is not one. */
 #define PKI_KUBECONFIG_MAX (1 << 20)
@@ -21,11 +22,13 @@ enum pki_kind {
 	PKI_KIND_PRIVATE_KEY,
 	PKI_KIND_KUBECONFIG,
 	PKI_KIND_COMBINED_PEM,
+	PKI_KIND_TOKEN_KUBECONFIG,
 	PKI_KIND_OTHER,
 };
 
 /* ECS event.severity by the damage a stolen file does. */
 enum pki_severity {
+	PKI_SEV_LOW = 21,
 	PKI_SEV_MEDIUM = 47,
 	PKI_SEV_HIGH = 73,
 	PKI_SEV_CRITICAL = 99,
@@ -36,16 +39,53 @@ struct pki_component {
 	const char *binary; /* default executable path on a kubeadm node */
 };
 
+struct pki_cert {
+	char subject[512]; /* RFC 2253, most specific first: "CN=kubernetes-admin,O=kubeadm:cluster-admins" */
+	char issuer[512];
+	char cn[256];
+	char org[256];	     /* O=, comma-joined when several */
+	char sans[1024];     /* "DNS:a, DNS:b, IP:10.0.0.1" */
+	char key_usage[256]; /* "digitalSignature, keyEncipherment, keyCertSign" */
+	char ext_key_usage[256]; /* "serverAuth, clientAuth" */
+	char key_type[32];	 /* "RSA-2048", "EC-P-256" */
+	bool is_ca;
+	long long not_before, not_after; /* Unix seconds */
+	char sha256[65];		 /* hex fingerprint of the DER */
+};
+
+/* An expected reader of one file, and where that expectation comes from. */
+struct pki_reader {
+	char *component; /* "kube-controller-manager", or a policy's name */
+	char *binary;	 /* absolute executable path the process must run */
+	char *source;	 /* "/etc/kubernetes/manifests/kcm.yaml:17 --cluster-signing-key-file" */
+	unsigned char sha256[32];
+	bool has_sha256; /* policy pinned the binary's digest */
+	long long expires; /* Unix seconds; 0 = never (policy maintenance windows) */
+};
+
+struct pki_rule;
+
 struct pki_file {
-	char path[PATH_MAX];	       /* canonical node path */
-	char *links[PKI_MAX_LINKS];    /* other node paths that led here (symlinks, hard links) */
+	char path[PATH_MAX];	    /* canonical node path */
+	char *links[PKI_MAX_LINKS]; /* other node paths that led here (symlinks, hard links) */
 	int nlinks;
 	const char *role;
+	const struct pki_rule *rule; /* the catalog entry, NULL for operator-named files */
 	enum pki_kind kind;
 	int severity;
-	const char *readers[PKI_MAX_READERS]; /* expected component names */
+	struct pki_reader readers[PKI_MAX_READERS];
 	int nreaders;
 	struct stat st; /* of the file itself, taken through the resolved descriptor */
+	/* pki__identify: the certificate that goes with the secret, and its chain */
+	bool has_cert;
+	struct pki_cert cert;
+	char cert_path[PATH_MAX];   /* node path the certificate was read from */
+	int chain;		    /* 1 signed by expected_ca, 0 not, -1 not checked */
+	char expected_ca[PATH_MAX]; /* node path of the CA certificate it should chain to */
+};
+
+struct pki_diag {
+	char msg[PATH_MAX + 256]; /* "file:line:col: message" */
 };
 
 struct pki_inventory {
@@ -53,7 +93,14 @@ struct pki_inventory {
 	int rootfd;
 	struct pki_file *files;
 	size_t n, cap;
+	/* pki__derive */
+	char static_pod_path[PATH_MAX];
+	int rotate_certificates; /* kubelet rotateCertificates: 1/0, -1 unknown */
+	struct pki_diag diag[PKI_MAX_DIAG]; /* problems met while reading the layout */
+	size_t ndiag;
 };
+
+struct pki_policy;
 
 /* Open DIR as the node's root. Returns 0, or -1 with a message in err. */
 int pki__open_root(struct pki_inventory *inv, const char *root, char *err, size_t errlen);
@@ -68,6 +115,39 @@ void pki__free(struct pki_inventory *inv);
  * re-rooted). On success returns an O_PATH descriptor, the canonical node path and its stat. */
 int pki__resolve(const struct pki_inventory *inv, const char *node_path, char *canon,
 		 size_t canonlen, struct stat *st);
+
+/* Derive every file's expected readers from the node's configuration and the policy (may be
+ * NULL). Problems with individual files are recorded in inv->diag, never fatal. */
+int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol);
+/* Certificates and chains of every inventory file (pki__identify) */
+void pki__identify(struct pki_inventory *inv);
+int pki__reader_add(struct pki_file *f, const char *component, const char *binary,
+		    const char *source, const unsigned char *sha256, long long expires);
+bool pki__same_file(const struct pki_inventory *inv, const struct pki_file *f,
+		    const char *node_path);
+void pki__diag(struct pki_inventory *inv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Read a node file through the root into a malloc'd, NUL-terminated buffer (free it with
+ * pki__buf_free, which wipes it). -1 with errno: ENOENT, EFBIG above max, EINVAL not regular. */
+int pki__read_node_file(const struct pki_inventory *inv, const char *node_path, size_t max,
+			unsigned char **buf, size_t *len, char *canon, size_t canonlen);
+void pki__buf_free(unsigned char *buf, size_t len);
+
+/* Posture findings (keywatch scan) */
+struct pki_finding {
+	char id[32];
+	int severity;
+	char path[PATH_MAX];
+	char message[PATH_MAX + 256];
+};
+struct pki_findings {
+	struct pki_finding *v;
+	size_t n, cap;
+};
+void pki__findings(struct pki_inventory *inv, struct pki_findings *fs);
+void pki__findings_free(struct pki_findings *fs);
+const char *pki__severity_name(int sev);
+int pki__severity_parse(const char *s);
 
 const struct pki_component *pki__component(const char *name);
 const char *pki__kind_name(enum pki_kind kind);
@@ -88,22 +168,10 @@ struct pki_pem_scan {
 	size_t first_cert_line;
 };
 
-struct pki_cert {
-	char subject[512]; /* RFC 2253-ish one line, "CN=kubernetes" */
-	char issuer[512];
-	char cn[256];
-	char org[256];	     /* O=, comma-joined when several */
-	char sans[1024];     /* "DNS:a, DNS:b, IP:10.0.0.1" */
-	char key_usage[256]; /* "digitalSignature, keyEncipherment, keyCertSign" */
-	char ext_key_usage[256]; /* "serverAuth, clientAuth" */
-	char key_type[32];	 /* "RSA-2048", "EC-P-256" */
-	bool is_ca;
-	long long not_before, not_after; /* Unix seconds */
-	char sha256[65];		 /* hex fingerprint of the DER */
-};
 
 /* Scan PEM text by structure. 0 on success (even with no blocks), -1 with "name:line: msg" in
- * err for an unterminated or mismatched block, a body with non-base64 bytes, or size > PKI_MAX_PEM. */
+ * err for an unterminated or mismatched block or a body with non-base64 bytes ("name: msg" for
+ * size > PKI_MAX_PEM, which has no line). */
 int pki__pem_scan(const char *name, const unsigned char *buf, size_t len, struct pki_pem_scan *s,
 		  char *err, size_t errlen);
 /* Parse the index-th (0-based) CERTIFICATE block. *x509 (optional) receives the certificate,
@@ -200,6 +268,12 @@ struct pki_policy {
 	size_t *watch_line;
 };
 
+/* The limits a policy may reach (pki__policy_load refuses larger files). On -1, *p is all zeroes
+ * and err holds "name:line:col: msg" ("name: msg" for I/O); *p is overwritten, not freed; free
+ * twice is safe. An expiry at or before the epoch is stored as 1 (0 means none). */
+#define PKI_POLICY_MAX (1 << 20)
+#define PKI_POLICY_MAX_READERS 4096
+#define PKI_POLICY_MAX_WATCH 4096
 int pki__policy_parse(const char *name, const unsigned char *buf, size_t len,
 		      struct pki_policy *p, char *err, size_t errlen);
 int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t errlen);

@@ -72,8 +72,13 @@ static int on_event(void *ctx, void *data, size_t size)
 			f = watch__by_id(&a->inv, d.raw->watch_id);
 		memset(&v, 0, sizeof(v));
 	} else {
+		unsigned char sha[32];
+		bool have_sha = false;
+
 		f = watch__by_id(&a->inv, d.raw->watch_id);
-		verdict__decide(f, d.exe, &v);
+		if (verdict__wants_digest(f, d.exe))
+			have_sha = digest__exe(d.raw->proc.tgid, sha) == 0;
+		verdict__decide(f, d.exe, have_sha ? sha : NULL, (long long)time(NULL), &v);
 	}
 	if (v.expected && d.raw->kind == KW_EV_OPEN) {
 		a->c.expected++;

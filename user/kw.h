@@ -45,9 +45,15 @@ const struct pki_file *watch__by_name(const struct pki_inventory *inv, const cha
 struct kw_verdict {
 	bool expected;
 	const char *component; /* the matching component, when expected */
-	char reason[512];
+	char reason[1024];
 };
-void verdict__decide(const struct pki_file *f, const char *exe, struct kw_verdict *v);
+/* exe_sha256: the executable's digest, or NULL when not computed (see verdict__wants_digest). */
+void verdict__decide(const struct pki_file *f, const char *exe, const unsigned char *exe_sha256,
+		     long long now, struct kw_verdict *v);
+bool verdict__wants_digest(const struct pki_file *f, const char *exe);
+
+/* digest.c: SHA-256 of a process's executable, cached by (dev, ino, ctime). 0 or -1. */
+int digest__exe(uint32_t tgid, unsigned char out[32]);
 
 /* event.c: decoding a kernel record */
 struct kw_decoded {

@@ -213,7 +213,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 	const char *role = f ? f->role : "unknown";
 	int sev = f ? f->severity : PKI_SEV_HIGH;
 	struct json *j = &o->j;
-	char msg[2 * PATH_MAX + 1024], comm[KW_COMM_LEN + 1];
+	char msg[2 * PATH_MAX + 2048], comm[KW_COMM_LEN + 1];
 	int i;
 
 	if (v->expected && !attempt)
@@ -296,7 +296,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 	json__str(j, "role", role);
 	json__arr_begin(j, "expected_readers");
 	for (i = 0; f && i < f->nreaders; i++)
-		json__str(j, NULL, f->readers[i]);
+		json__str(j, NULL, f->readers[i].component);
 	json__arr_end(j);
 	json__obj_end(j);
 	if (!(e->flags & (KW_EVF_NO_PATH | KW_EVF_PATH_FAULT)))

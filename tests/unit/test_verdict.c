@@ -23,6 +23,19 @@
 #define ETCD_BIN    "/usr/local/bin/etcd"
 #define KUBELET_BIN "/usr/bin/kubelet"
 
+/* A reader as derivation would record it: the component's kubeadm binary (a path nothing runs
+ * from for names that are not components). Fields point at static strings: free(f) suffices. */
+static void add_reader(struct pki_file *f, const char *name)
+{
+	const struct pki_component *c = pki__component(name);
+	struct pki_reader *r = &f->readers[f->nreaders++];
+
+	memset(r, 0, sizeof(*r));
+	r->component = (char *)name;
+	r->binary = (char *)(c ? c->binary : "/nonexistent/unknown-component");
+	r->source = (char *)"test";
+}
+
 /* struct pki_file is large (PATH_MAX path + stat): keep it off the stack. */
 static struct pki_file *file_new(const char *path, const char *role, const char *r0, const char *r1)
 {
@@ -34,9 +47,9 @@ static struct pki_file *file_new(const char *path, const char *role, const char 
 	f->kind = PKI_KIND_PRIVATE_KEY;
 	f->severity = PKI_SEV_HIGH;
 	if (r0)
-		f->readers[f->nreaders++] = r0;
+		add_reader(f, r0);
 	if (r1)
-		f->readers[f->nreaders++] = r1;
+		add_reader(f, r1);
 	return f;
 }
 
@@ -49,7 +62,7 @@ static void assert_contains(const char *s, const char *sub)
 static void decide(const struct pki_file *f, const char *exe, struct kw_verdict *v)
 {
 	memset(v, 0x5a, sizeof(*v));
-	verdict__decide(f, exe, v);
+	verdict__decide(f, exe, NULL, 0, v);
 	/* The reason is always a terminated, non-empty string. */
 	assert_non_null(memchr(v->reason, 0, sizeof(v->reason)));
 	assert_true(v->reason[0] != 0);
@@ -263,7 +276,7 @@ static void test_long_reason(void **state)
 
 	(void)state;
 	for (i = 0; i < PKI_MAX_READERS; i++)
-		f->readers[f->nreaders++] = KCM;
+		add_reader(f, KCM);
 	memset(exe, 'e', sizeof(exe) - 1);
 	exe[0] = '/';
 	exe[sizeof(exe) - 1] = 0;
