@@ -229,24 +229,37 @@ static const struct pki_rule *rule_by_content(struct pki_inventory *inv, const c
 static bool kubeconfig_is_secret(struct pki_inventory *inv, const char *node_path,
 				 const struct pki_rule *r)
 {
-	char err[PATH_MAX + 256], rp[64], canon[PATH_MAX];
-	struct stat st;
-	int pfd, fd, has;
+	struct pki_kubeconfig kc = { 0 };
+	char err[PATH_MAX + 256];
+	unsigned char *buf;
+	size_t len;
+	bool secret = false;
 
-	(void)r; /* TODO(config.c): token kubeconfigs */
-	pfd = pki__resolve(inv, node_path, canon, sizeof(canon), &st);
-	if (pfd < 0)
+	if (pki__read_node_file(inv, node_path, PKI_KUBECONFIG_MAX, &buf, &len, NULL, 0) < 0)
 		return false;
-	snprintf(rp, sizeof(rp), "/proc/self/fd/%d", pfd);
-	fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	close(pfd);
-	if (fd < 0)
-		return false;
-	has = pki__kubeconfig_has_key(fd, node_path, err, sizeof(err));
-	close(fd);
-	if (has < 0)
+	if (pki__kubeconfig_parse(node_path, buf, len, &kc, err, sizeof(err)) < 0)
 		pki__diag(inv, "%s", err);
-	return has > 0;
+	else
+		secret = r->kind == PKI_KIND_TOKEN_KUBECONFIG ? kc.has_token : kc.has_key_data;
+	pki__kubeconfig_free(&kc);
+	pki__buf_free(buf, len);
+	if (!secret && r->kind == PKI_KIND_KUBECONFIG) {
+		/* Key material anywhere in the file, even where client-go wouldn't look for it. */
+		char rp[64], canon[PATH_MAX];
+		struct stat st;
+		int pfd = pki__resolve(inv, node_path, canon, sizeof(canon), &st), fd;
+
+		if (pfd < 0)
+			return false;
+		snprintf(rp, sizeof(rp), "/proc/self/fd/%d", pfd);
+		fd = open(rp, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		close(pfd);
+		if (fd >= 0) {
+			secret = pki__kubeconfig_has_key(fd, node_path, err, sizeof(err)) > 0;
+			close(fd);
+		}
+	}
+	return secret;
 }
 
 /*

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: ISC
 /*
- * Just enough of a kubeconfig to know whether it embeds a private key. The buffer that held the
- * file (and so the key) is wiped before it is freed; the key is never decoded.
+ * Does a file carry kubeconfig key material? Deliberately liberal, unlike pki__kubeconfig_parse
+ * (config.c), which reads the structure client-go reads: any mapping key `client-key-data` with
+ * a non-empty scalar value counts, wherever it sits, because for deciding what to *watch* a
+ * false positive costs one map entry and a false negative hides a key. The buffer that held the
+ * file is wiped before it is freed; the key is never decoded.
  */
 #include <errno.h>
 #include <openssl/crypto.h>

@@ -146,6 +146,8 @@ struct pki_findings {
 };
 void pki__findings(struct pki_inventory *inv, struct pki_findings *fs);
 void pki__findings_free(struct pki_findings *fs);
+void pki__finding_add(struct pki_findings *fs, const char *id, int sev, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 const char *pki__severity_name(int sev);
 int pki__severity_parse(const char *s);
 

@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: ISC
-/* keywatch run: load, watch, decide, report, until a signal says stop. */
+/* keywatch run: load, watch, decide, report, keep the watch set current, until a signal. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "kw.h"
 #include "log.h"
 #include "open.skel.h"
+
+/* Settle time after the last change before re-deriving: a kubelet rotation or `kubeadm certs
+ * renew` is a burst of writes and renames; 200 ms keeps updates well under the 1 s promise. */
+#define KW_REFRESH_SETTLE_MS 200
 
 volatile sig_atomic_t kw_quit;
 
@@ -34,12 +41,14 @@ int agent__run_signals(const struct kw_opts *o)
 
 struct agent {
 	const struct kw_opts *o;
-	struct pki_inventory inv;
+	struct kw_watchtab w;
 	struct kw_bpf bpf;
 	struct kw_output out;
+	struct kw_inotify ino;
 	struct kw_counters c;
 	uint64_t lost_reported; /* ring-buffer-full count already turned into alerts */
 	uint64_t lost_since;	 /* monotonic ns of the last loss check */
+	uint64_t refresh_at;	 /* monotonic ns; 0 = nothing pending */
 };
 
 static uint64_t mono_ns(void)
@@ -56,30 +65,30 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct pki_file *f;
 	struct kw_decoded d;
 	struct kw_verdict v;
+	bool retired = false;
 
 	if (event__decode(data, size, &d) < 0) {
 		log_warnx("short event record (%zu bytes), skipped", size);
 		return 0; /* a negative value would stop the ring buffer consumer */
 	}
 	a->c.events++;
+	memset(&v, 0, sizeof(v));
 	if (d.raw->kind == KW_EV_ATTEMPT) {
 		char opened[KW_PATH_MAX + 1];
 
 		memcpy(opened, d.raw->path, sizeof(d.raw->path));
 		opened[KW_PATH_MAX] = 0;
-		f = watch__by_name(&a->inv, opened);
-		if (!f)
-			f = watch__by_id(&a->inv, d.raw->watch_id);
-		memset(&v, 0, sizeof(v));
+		f = watch__by_name(&a->w, opened);
 	} else {
 		unsigned char sha[32];
 		bool have_sha = false;
 
-		f = watch__by_id(&a->inv, d.raw->watch_id);
+		f = watch__file(&a->w, d.raw->watch_id, &retired);
 		if (verdict__wants_digest(f, d.exe))
 			have_sha = digest__exe(d.raw->proc.tgid, sha) == 0;
 		verdict__decide(f, d.exe, have_sha ? sha : NULL, (long long)time(NULL), &v);
 	}
+	d.file_retired = retired;
 	if (v.expected && d.raw->kind == KW_EV_OPEN) {
 		a->c.expected++;
 		if (!a->o->log_expected)
@@ -111,34 +120,72 @@ static void check_lost(struct agent *a)
 	a->lost_since = now;
 }
 
+/* Re-derive the layout and bring the kernel's maps in line; report what changed. */
+static void refresh(struct agent *a)
+{
+	struct pki_inventory inv;
+	char err[PATH_MAX + 256];
+
+	a->refresh_at = 0;
+	if (watch__build(&inv, a->o, err, sizeof(err)) < 0) {
+		log_warnx("refresh: %s (keeping the previous watch set)", err);
+		pki__free(&inv);
+		return;
+	}
+	pki__identify(&inv);
+	if (watch__apply(&a->w, &inv) < 0) {
+		log_warnx("refresh: out of memory (keeping the previous watch set)");
+		pki__free(&inv);
+		return;
+	}
+	if (loader__sync_watch(&a->bpf, &a->w, err, sizeof(err)) < 0)
+		log_warnx("refresh: %s", err);
+	inotify__rearm(&a->ino, &a->w.inv, a->o);
+	if (a->w.diff.nadded || a->w.diff.nremoved || a->w.diff.nchanged) {
+		a->c.updates++;
+		output__watch_updated(&a->out, &a->w);
+	}
+}
+
 int agent__run(const struct kw_opts *o)
 {
 	struct agent a = { .o = o };
+	struct pki_inventory inv;
+	struct epoll_event ev, evs[4];
 	char err[PATH_MAX + 256];
 	uint64_t next_hb;
-	int rc = 1, e;
+	int rc = 1, e, ep = -1, rbfd, i;
+	size_t d;
 
-	if (watch__build(&a.inv, o, err, sizeof(err)) < 0) {
+	a.ino.fd = -1;
+	if (watch__build(&inv, o, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
-		pki__free(&a.inv);
+		pki__free(&inv);
 		return 2;
 	}
-	if (a.inv.n == 0)
-		log_warnx("no secret files found under %s; watching nothing until they appear",
-			  o->root);
+	pki__identify(&inv);
+	for (d = 0; d < inv.ndiag; d++)
+		log_warnx("%s", inv.diag[d].msg);
+	if (inv.n == 0)
+		log_warnx("no secret files found under %s; watching for them to appear", o->root);
 	if (o->check_only) {
-		printf("configuration OK: %zu files to watch under %s\n", a.inv.n, o->root);
-		pki__free(&a.inv);
+		printf("configuration OK: %zu files to watch under %s\n", inv.n, o->root);
+		pki__free(&inv);
 		return 0;
+	}
+	if (watch__apply(&a.w, &inv) < 0) {
+		pki__free(&inv);
+		log_warnx("out of memory");
+		return 1;
 	}
 	if (output__open(&a.out, o->output, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
-		pki__free(&a.inv);
+		watch__free(&a.w);
 		return 2;
 	}
 	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 ||
 	    loader__load(&a.bpf, o, err, sizeof(err)) < 0 ||
-	    loader__sync_watch(&a.bpf, &a.inv, err, sizeof(err)) < 0) {
+	    loader__sync_watch(&a.bpf, &a.w, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		goto cleanup;
 	}
@@ -147,21 +194,57 @@ int agent__run(const struct kw_opts *o)
 		log_warn("ring buffer");
 		goto cleanup;
 	}
+	if (inotify__open(&a.ino) < 0) {
+		log_warn("inotify");
+		goto cleanup;
+	}
+	inotify__rearm(&a.ino, &a.w.inv, o);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	rbfd = ring_buffer__epoll_fd(a.bpf.rb);
+	ev.events = EPOLLIN;
+	ev.data.u32 = 0;
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev) < 0) {
+		log_warn("epoll");
+		goto cleanup;
+	}
+	ev.data.u32 = 1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, a.ino.fd, &ev) < 0) {
+		log_warn("epoll");
+		goto cleanup;
+	}
 	a.lost_since = mono_ns();
-	output__watch_started(&a.out, &a.inv, KW_BACKEND_TRACEPOINT, &a.bpf);
-	log_info("watching %zu files under %s (%d hooks)", a.inv.n, o->root, a.bpf.nhooks);
+	output__watch_started(&a.out, &a.w, KW_BACKEND_TRACEPOINT, &a.bpf);
+	log_info("watching %zu files under %s (%d hooks)", a.w.inv.n, o->root, a.bpf.nhooks);
 	next_hb = mono_ns() + (uint64_t)o->heartbeat_s * 1000000000u;
 
 	while (!kw_quit) {
-		e = ring_buffer__poll(a.bpf.rb, KW_POLL_MS);
-		if (e < 0 && e != -EINTR) {
-			log_warnx("ring buffer poll: %s", strerror(-e));
+		int timeout = KW_POLL_MS;
+		uint64_t now = mono_ns();
+
+		if (a.refresh_at && a.refresh_at > now &&
+		    (a.refresh_at - now) / 1000000 < (uint64_t)timeout)
+			timeout = (int)((a.refresh_at - now) / 1000000) + 1;
+		e = epoll_wait(ep, evs, 4, timeout);
+		if (e < 0 && errno != EINTR) {
+			log_warn("epoll_wait");
 			goto cleanup;
 		}
+		for (i = 0; i < e; i++) {
+			if (evs[i].data.u32 == 0) {
+				if (ring_buffer__consume(a.bpf.rb) < 0)
+					log_warnx("ring buffer consume failed");
+			} else if (inotify__drain(&a.ino) > 0) {
+				a.refresh_at = mono_ns() + KW_REFRESH_SETTLE_MS * 1000000ull;
+			}
+		}
 		check_lost(&a);
+		if (a.refresh_at && mono_ns() >= a.refresh_at) {
+			ring_buffer__consume(a.bpf.rb); /* events first, attributed to the old set */
+			refresh(&a);
+		}
 		if (o->heartbeat_s > 0 && mono_ns() >= next_hb) {
 			output__clock_sync(&a.out);
-			output__heartbeat(&a.out, &a.c, a.inv.n);
+			output__heartbeat(&a.out, &a.c, watch__count(&a.w));
 			next_hb += (uint64_t)o->heartbeat_s * 1000000000u;
 		}
 	}
@@ -170,8 +253,11 @@ int agent__run(const struct kw_opts *o)
 	check_lost(&a);
 	rc = 0;
 cleanup:
+	if (ep >= 0)
+		close(ep);
+	inotify__close(&a.ino);
 	loader__close(&a.bpf);
 	output__close(&a.out);
-	pki__free(&a.inv);
+	watch__free(&a.w);
 	return rc;
 }

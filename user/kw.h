@@ -20,6 +20,7 @@
 
 struct kw_opts {
 	const char *root;
+	const char *policy;
 	const char *output;
 	const char *watch[KW_MAX_WATCH_ARGS];
 	int nwatch;
@@ -34,12 +35,40 @@ struct kw_opts {
 extern volatile sig_atomic_t kw_quit;
 int agent__run_signals(const struct kw_opts *o);
 
-/* watch.c: the watch set, derived from a pki inventory */
+/* watch.c: the watch set: a pki inventory behind slots with stable ids */
+#define KW_MAX_RETIRED 1024
+
+struct kw_slot {
+	uint64_t kdev, ino;	  /* the inode the kernel matches */
+	size_t idx;		  /* index in the current inventory, while live */
+	struct pki_file *retired; /* owned copy once the file left the layout */
+	uint64_t since;		  /* retirement order */
+	bool gone;		  /* dropped: no longer watched, id never reused */
+};
+
+struct kw_watch_diff {
+	char **added, **removed, **changed;
+	size_t nadded, nremoved, nchanged;
+};
+
+struct kw_watchtab {
+	struct pki_inventory inv;
+	struct kw_slot *slots;
+	size_t nslots, cap;
+	uint64_t seq;
+	struct kw_watch_diff diff; /* of the last watch__apply */
+};
+
 uint64_t watch__kdev(dev_t dev);
+/* A fresh inventory: discovery, policy, --watch, derivation. -1 with err on bad configuration. */
 int watch__build(struct pki_inventory *inv, const struct kw_opts *o, char *err, size_t errlen);
-const struct pki_file *watch__by_id(const struct pki_inventory *inv, uint32_t id);
+int watch__apply(struct kw_watchtab *w, struct pki_inventory *inv);
+const struct pki_file *watch__file(const struct kw_watchtab *w, uint32_t id, bool *retired);
 /* The watched file with this basename whose node path best matches what the process passed. */
-const struct pki_file *watch__by_name(const struct pki_inventory *inv, const char *opened);
+const struct pki_file *watch__by_name(const struct kw_watchtab *w, const char *opened);
+size_t watch__count(const struct kw_watchtab *w);
+void watch__diff_free(struct kw_watch_diff *d);
+void watch__free(struct kw_watchtab *w);
 
 /* verdict.c */
 struct kw_verdict {
@@ -60,6 +89,7 @@ struct kw_decoded {
 	const struct kw_event *raw;
 	char exe[PATH_MAX]; /* kernel-resolved executable path, "" when unknown */
 	bool exe_from_proc; /* taken from /proc/<pid>/exe because the kernel walk was truncated */
+	bool file_retired;  /* the inode has left the layout (replaced, renamed away) */
 	char container_id[72];
 };
 int event__decode(const void *data, size_t size, struct kw_decoded *d);
@@ -84,11 +114,14 @@ void output__close(struct kw_output *o);
 void output__clock_sync(struct kw_output *o);
 void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 			const struct pki_file *f, const struct kw_verdict *v);
-void output__watch_started(struct kw_output *o, const struct pki_inventory *inv,
-			   const char *backend, const struct kw_bpf *b);
+struct kw_watchtab;
+void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const char *backend,
+			   const struct kw_bpf *b);
+void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w);
 void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns);
 struct kw_counters {
 	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
+	uint64_t updates;
 };
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
 /* Append one ready line; one write(2) per event so concurrent readers never see half a line. */
@@ -111,10 +144,27 @@ struct kw_bpf {
 };
 int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen);
 int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen);
-int loader__sync_watch(struct kw_bpf *b, const struct pki_inventory *inv, char *err,
-		       size_t errlen);
+int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err, size_t errlen);
 void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX]);
 void loader__close(struct kw_bpf *b);
+
+/* inotify.c: changes in the layout's directories */
+#define KW_MAX_INOTIFY 256
+
+struct kw_inotify {
+	int fd;
+	int nwd;
+	dev_t dev[KW_MAX_INOTIFY];
+	ino_t ino[KW_MAX_INOTIFY];
+};
+int inotify__open(struct kw_inotify *in);
+void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv,
+		    const struct kw_opts *o);
+int inotify__drain(struct kw_inotify *in);
+void inotify__close(struct kw_inotify *in);
+
+/* scan.c */
+int scan__run(int argc, char **argv);
 
 /* agent.c */
 int agent__run(const struct kw_opts *o);

@@ -146,60 +146,110 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 	return 0;
 }
 
-/* Replace the kernel's watch set with the inventory: ids are inventory indexes. */
-int loader__sync_watch(struct kw_bpf *b, const struct pki_inventory *inv, char *err,
-		       size_t errlen)
+static bool name_key(const char *path, struct kw_name *key, __u32 *len)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	*len = (__u32)strlen(base);
+	if (*len == 0 || *len >= KW_ATTEMPT_NAME)
+		return false;
+	memset(key, 0, sizeof(*key));
+	memcpy(key->name, base, *len);
+	return true;
+}
+
+/* Is this name one of a live watched file's names? (linear: a few dozen files) */
+static bool name_wanted(const struct kw_watchtab *w, const struct kw_name *key)
+{
+	size_t i;
+	int l;
+
+	for (i = 0; i < w->inv.n; i++) {
+		const struct pki_file *f = &w->inv.files[i];
+		struct kw_name k;
+		__u32 len;
+
+		if (name_key(f->path, &k, &len) && !memcmp(&k, key, sizeof(k)))
+			return true;
+		for (l = 0; l < f->nlinks; l++)
+			if (name_key(f->links[l], &k, &len) && !memcmp(&k, key, sizeof(k)))
+				return true;
+	}
+	return false;
+}
+
+static bool inode_wanted(const struct kw_watchtab *w, const struct kw_file_id *id)
+{
+	size_t s;
+
+	for (s = 0; s < w->nslots; s++)
+		if (!w->slots[s].gone && w->slots[s].kdev == id->dev && w->slots[s].ino == id->ino)
+			return true;
+	return false;
+}
+
+/*
+ * Make the kernel's maps match the watch table: upsert every watched inode (live and retired)
+ * and every live name, then delete what is no longer wanted. Adding before deleting means a
+ * rotation never opens a window in which neither the old nor the new inode is watched.
+ */
+int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err, size_t errlen)
 {
 	int wfd = bpf_map__fd(b->skel->maps.watched);
 	int nfd = bpf_map__fd(b->skel->maps.watched_names);
 	int lfd = bpf_map__fd(b->skel->maps.name_lens);
 	__u32 lens[KW_NAME_LENS] = { 0 }, nlens = 0, k;
-	size_t i;
+	struct kw_file_id key, next;
+	struct kw_name nkey, nnext;
+	bool first;
+	size_t s;
 
-	for (i = 0; i < inv->n; i++) {
-		const struct pki_file *f = &inv->files[i];
-		struct kw_file_id id = { .dev = watch__kdev(f->st.st_dev), .ino = f->st.st_ino };
-		struct kw_watch w = { .id = (__u32)i };
+	for (s = 0; s < w->nslots; s++) {
+		const struct kw_slot *slot = &w->slots[s];
+		struct kw_file_id id = { .dev = slot->kdev, .ino = slot->ino };
+		struct kw_watch v = { .id = (__u32)s };
+
+		if (slot->gone)
+			continue;
+		if (bpf_map_update_elem(wfd, &id, &v, BPF_ANY) < 0) {
+			snprintf(err, errlen, "watch inode %llu: %s", (unsigned long long)slot->ino,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	for (s = 0; s < w->inv.n; s++) {
+		const struct pki_file *f = &w->inv.files[s];
 		const char *names[1 + PKI_MAX_LINKS];
 		int nn = 0, l;
 
-		if (bpf_map_update_elem(wfd, &id, &w, BPF_ANY) < 0) {
-			snprintf(err, errlen, "watch %s: %s", f->path, strerror(errno));
-			return -1;
-		}
 		names[nn++] = f->path;
 		for (l = 0; l < f->nlinks; l++)
 			names[nn++] = f->links[l];
 		for (l = 0; l < nn; l++) {
-			const char *base = strrchr(names[l], '/');
-			struct kw_name key = { { 0 } };
-			__u32 len, v = (__u32)i, j;
+			__u32 len, id = 0, j;
 
-			base = base ? base + 1 : names[l];
-			len = (__u32)strlen(base);
-			if (len == 0 || len >= KW_ATTEMPT_NAME) {
-				log_warnx("%s: name longer than %d bytes, failed opens by name are "
-					  "not matched (opens still are, by inode)",
+			if (!name_key(names[l], &nkey, &len)) {
+				log_warnx("%s: name longer than %d bytes: failed opens by this name "
+					  "are not matched (opens still are, by inode)",
 					  names[l], KW_ATTEMPT_NAME - 1);
 				continue;
 			}
-			memcpy(key.name, base, len);
-			/* First file with a name keeps it: attempts are reported against it. */
-			if (bpf_map_update_elem(nfd, &key, &v, BPF_NOEXIST) < 0 && errno != EEXIST) {
-				snprintf(err, errlen, "watch name %s: %s", base, strerror(errno));
+			if (bpf_map_update_elem(nfd, &nkey, &id, BPF_ANY) < 0) {
+				snprintf(err, errlen, "watch name %s: %s", nkey.name, strerror(errno));
 				return -1;
 			}
 			for (j = 0; j < nlens && lens[j] != len; j++)
 				;
-			if (j == nlens) {
-				if (nlens == KW_NAME_LENS) {
-					log_warnx("%s: more than %d distinct name lengths, failed "
-						  "opens by this name are not matched",
-						  names[l], KW_NAME_LENS);
-					continue;
-				}
-				lens[nlens++] = len;
+			if (j < nlens)
+				continue;
+			if (nlens == KW_NAME_LENS) {
+				log_warnx("%s: more than %d distinct name lengths: failed opens by "
+					  "this name are not matched",
+					  names[l], KW_NAME_LENS);
+				continue;
 			}
+			lens[nlens++] = len;
 		}
 	}
 	for (k = 0; k < KW_NAME_LENS; k++)
@@ -207,6 +257,23 @@ int loader__sync_watch(struct kw_bpf *b, const struct pki_inventory *inv, char *
 			snprintf(err, errlen, "name lengths: %s", strerror(errno));
 			return -1;
 		}
+	/* Deletions: walk the maps, collect first, then delete (deleting while walking skips). */
+	for (first = true; bpf_map_get_next_key(wfd, first ? NULL : &key, &next) == 0;
+	     first = false) {
+		key = next;
+		if (!inode_wanted(w, &key)) {
+			bpf_map_delete_elem(wfd, &key);
+			first = true; /* restart: the walk order changed */
+		}
+	}
+	for (first = true; bpf_map_get_next_key(nfd, first ? NULL : &nkey, &nnext) == 0;
+	     first = false) {
+		nkey = nnext;
+		if (!name_wanted(w, &nkey)) {
+			bpf_map_delete_elem(nfd, &nkey);
+			first = true;
+		}
+	}
 	return 0;
 }
 

@@ -13,13 +13,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: keywatch run [--root DIR] [--output PATH|-] [--watch PATH]...\n"
+		"usage: keywatch run [--root DIR] [--policy FILE] [--output PATH|-] [--watch PATH]...\n"
 		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
+		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
+		"                     [--fail-on low|medium|high|critical]\n"
 		"       keywatch demo\n"
 		"       keywatch --help | --version\n"
 		"\n"
 		"run   watch the node's Kubernetes private keys and report opens as ECS JSON lines\n"
 		"  --root DIR          the node's / (default /); layout paths are re-rooted under it\n"
+		"  --policy FILE       operator policy: extra readers (maintenance windows), files\n"
 		"  --output PATH|-     JSON lines to PATH (created 0600, appended) or stdout (-)\n"
 		"  --watch PATH        also watch this node path (repeatable)\n"
 		"  --log-expected      also report reads by expected components (event.kind event)\n"
@@ -27,6 +30,8 @@ static void usage(FILE *f)
 		"  --ringbuf-bytes N   kernel ring buffer size (power of two; default 4 MiB)\n"
 		"  -n                  check the configuration and exit\n"
 		"  -v                  more logging on stderr (-vv: libbpf debug)\n"
+		"scan  print the secret files, who may read each and why, and posture findings;\n"
+		"      exit 3 when a finding is at or above --fail-on (default high)\n"
 		"demo  run the watcher on a generated node layout: one expected read, one alert\n",
 		KW_HEARTBEAT_S);
 }
@@ -46,6 +51,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "root", required_argument, NULL, 'r' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "log-expected", no_argument, NULL, 'e' },
@@ -65,6 +71,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'o':
 			o.output = optarg;
+			break;
+		case 'p':
+			o.policy = optarg;
 			break;
 		case 'w':
 			if (o.nwatch == KW_MAX_WATCH_ARGS) {
@@ -133,6 +142,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "scan"))
+		return scan__run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "demo")) {
 		log_init(0, "keywatch");
 		return demo__run(argv[0]);

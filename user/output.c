@@ -167,6 +167,29 @@ static void put_id(struct json *j, const char *key, uint64_t v)
 	json__str(j, key, buf); /* ECS keyword fields (user.id, file.inode) are strings */
 }
 
+/* A watched file in state events: path, role, inode, readers with their sources. */
+static void put_file_brief(struct json *j, const struct pki_file *f)
+{
+	int r;
+
+	json__obj_begin(j, NULL);
+	json__str(j, "path", f->path);
+	json__str(j, "role", f->role);
+	put_id(j, "inode", f->st.st_ino);
+	if (f->has_cert)
+		json__str(j, "certificate_sha256", f->cert.sha256);
+	json__arr_begin(j, "expected_readers");
+	for (r = 0; r < f->nreaders; r++) {
+		json__obj_begin(j, NULL);
+		json__str(j, "component", f->readers[r].component);
+		json__str(j, "binary", f->readers[r].binary);
+		json__str(j, "source", f->readers[r].source);
+		json__obj_end(j);
+	}
+	json__arr_end(j);
+	json__obj_end(j);
+}
+
 static const char *errno_name(int64_t ret)
 {
 	switch (-ret) {
@@ -303,6 +326,8 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 		json__strn(j, "opened_path", e->path, e->path_len);
 	if (e->flags & KW_EVF_PATH_TRUNC)
 		json__bool(j, "opened_path_truncated", true);
+	if (d->file_retired)
+		json__str(j, "file_state", "replaced: this inode is no longer at file.path");
 	json__str(j, "hook", event__hook_name(e->hook));
 	json__str(j, "backend", KW_BACKEND_TRACEPOINT);
 	put_flags(j, e->open_flags);
@@ -329,9 +354,10 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 	output__emit(o);
 }
 
-void output__watch_started(struct kw_output *o, const struct pki_inventory *inv,
-			   const char *backend, const struct kw_bpf *b)
+void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const char *backend,
+			   const struct kw_bpf *b)
 {
+	const struct pki_inventory *inv = &w->inv;
 	struct json *j = &o->j;
 	char msg[256];
 	size_t i;
@@ -342,7 +368,7 @@ void output__watch_started(struct kw_output *o, const struct pki_inventory *inv,
 		 backend);
 	json__str(j, "message", msg);
 	json__obj_begin(j, "keywatch");
-	json__uint(j, "watched", inv->n);
+	json__uint(j, "watched", watch__count(w));
 	json__str(j, "backend", backend);
 	json__arr_begin(j, "hooks");
 	for (h = 0; h < b->nhooks; h++)
@@ -359,12 +385,43 @@ void output__watch_started(struct kw_output *o, const struct pki_inventory *inv,
 	json__arr_end(j);
 	json__str(j, "root", inv->root[0] ? inv->root : "/");
 	json__arr_begin(j, "files");
-	for (i = 0; i < inv->n; i++) {
-		json__obj_begin(j, NULL);
-		json__str(j, "path", inv->files[i].path);
-		json__str(j, "role", inv->files[i].role);
-		json__obj_end(j);
-	}
+	for (i = 0; i < inv->n; i++)
+		put_file_brief(j, &inv->files[i]);
+	json__arr_end(j);
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
+static void put_paths(struct json *j, const char *key, char *const *v, size_t n)
+{
+	size_t i;
+
+	json__arr_begin(j, key);
+	for (i = 0; i < n; i++)
+		json__str(j, NULL, v[i]);
+	json__arr_end(j);
+}
+
+void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w)
+{
+	const struct kw_watch_diff *d = &w->diff;
+	struct json *j = &o->j;
+	char msg[256];
+	size_t i;
+
+	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, false);
+	snprintf(msg, sizeof(msg), "watch set changed: %zu added, %zu removed, %zu changed; "
+		 "%zu files watched", d->nadded, d->nremoved, d->nchanged, watch__count(w));
+	json__str(j, "message", msg);
+	json__obj_begin(j, "keywatch");
+	json__uint(j, "watched", watch__count(w));
+	put_paths(j, "added", d->added, d->nadded);
+	put_paths(j, "removed", d->removed, d->nremoved);
+	put_paths(j, "changed", d->changed, d->nchanged);
+	json__arr_begin(j, "files");
+	for (i = 0; i < w->inv.n; i++)
+		put_file_brief(j, &w->inv.files[i]);
 	json__arr_end(j);
 	json__obj_end(j);
 	json__obj_end(j);
@@ -413,6 +470,7 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 	json__uint(j, "lost", c->lost);
 	json__uint(j, "attempts_examined", c->attempts_seen);
 	json__uint(j, "fd_lookup_failures", c->fd_lookup_fail);
+	json__uint(j, "watch_updates", c->updates);
 	json__uint(j, "write_errors", o->write_errors);
 	json__obj_end(j);
 	json__obj_end(j);

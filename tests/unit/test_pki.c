@@ -360,9 +360,17 @@ static void check_inventory(const struct pki_inventory *inv, const char *root,
 		assert_string_equal(f->role, w->role);
 		assert_int_equal(f->kind, w->kind);
 		assert_int_equal(f->severity, w->severity);
+		/* Derived readers, in any order, each with a source. */
 		for (r = 0; w->readers[r]; r++) {
-			assert_true(r < f->nreaders);
-			assert_string_equal(f->readers[r], w->readers[r]);
+			int k;
+
+			for (k = 0; k < f->nreaders; k++)
+				if (!strcmp(f->readers[k].component, w->readers[r]))
+					break;
+			if (k == f->nreaders)
+				fail_msg("%s: reader %s not derived", w->path, w->readers[r]);
+			assert_true(f->readers[k].source[0] != 0);
+			assert_true(f->readers[k].binary[0] == '/');
 		}
 		assert_int_equal(f->nreaders, r);
 		/* Same file as on disk. */
@@ -424,11 +432,13 @@ static void discover_and_check(enum layout l)
 	fd0 = next_fd();
 	n = pki__discover(&inv);
 	assert_int_equal(n, (int)e->n);
+	pki__derive(&inv, NULL);
 	check_inventory(&inv, dir, e);
 	assert_int_equal(next_fd(), fd0);
 
 	/* A second pass finds nothing new and changes nothing. */
 	assert_int_equal(pki__discover(&inv), 0);
+	pki__derive(&inv, NULL);
 	check_inventory(&inv, dir, e);
 	assert_int_equal(next_fd(), fd0);
 
@@ -595,6 +605,7 @@ static void cp_inventory(struct pki_inventory *inv, char *dir)
 	layout(CONTROL_PLANE, dir);
 	open_root(inv, dir);
 	assert_true(pki__discover(inv) > 0);
+	pki__derive(inv, NULL);
 }
 
 static void test_add_path_new_file(void **state)
@@ -691,7 +702,7 @@ static void test_add_path_known(void **state)
 	assert_non_null(f);
 	assert_string_equal(f->role, "cluster-ca-key");
 	assert_int_equal(f->nreaders, 1);
-	assert_string_equal(f->readers[0], KCM);
+	assert_string_equal(f->readers[0].component, KCM);
 	assert_int_equal(f->severity, PKI_SEV_CRITICAL);
 	pki__free(&inv);
 
@@ -702,6 +713,7 @@ static void test_add_path_known(void **state)
 	assert_int_equal(inv.n, 1);
 	assert_string_equal(inv.files[0].path, PKI "sa.key");
 	assert_string_equal(inv.files[0].role, "service-account-signing-key");
+	pki__derive(&inv, NULL);
 	assert_int_equal(inv.files[0].nreaders, 2);
 	pki__free(&inv);
 }
