@@ -127,9 +127,13 @@ $(OUTPUT)/tests/kwtrig: tests/e2e/kwtrig.c | $(OUTPUT)/tests
 unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS) $(UNIT_SAN_BINS)
 
+E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh
+
+# Every suite against the plain agent, then against the ASan+UBSan agent; all run even if one
+# fails, and make fails if any did.
 e2e: keywatch $(OUTPUT)/keywatch-san $(OUTPUT)/tests/kwtrig
-	$(Q)tests/e2e/run.sh ./keywatch
-	$(Q)KW_SANITIZED=1 tests/e2e/run.sh $(OUTPUT)/keywatch-san
+	$(Q)rc=0; for s in $(E2E_SUITES); do for b in ./keywatch $(OUTPUT)/keywatch-san; do \
+		$$s $$b || rc=1; done; done; exit $$rc
 
 verifier: keywatch
 	$(Q)tests/e2e/verifier.sh ./keywatch

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# End-to-end: the watch set follows the layout while the agent runs (issue 3 "Live"), and the
+# operator policy's maintenance windows. usage: tests/e2e/live.sh KEYWATCH-BINARY
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+KEYWATCH=$(realpath "$1")
+. tests/e2e/lib.sh
+need_root
+
+WORK=$(mktemp -d /tmp/kw-live.XXXXXX)
+chmod 755 "$WORK"
+AGENT_PID=
+cleanup() {
+	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+NODE=$WORK/node
+tests/gen-layout.sh "$NODE" || { echo "gen-layout failed"; exit 1; }
+PKI=$NODE/etc/kubernetes/pki
+KPKI=$NODE/var/lib/kubelet/pki
+OUT=$WORK/events.json
+
+# wait_update JQ-FILTER — the first watch-updated event matching the filter, within 5 s.
+wait_update() {
+	local i line
+	for i in $(seq 1 50); do
+		line=$(jq -c "select(.event.action == \"watch-updated\") | select($1)" "$OUT" 2>/dev/null | head -n1)
+		[ -n "$line" ] && { printf '%s\n' "$line"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+now_ns() { date +%s%N; }
+# latency_ok EVENT T0-NS — the event's @timestamp is within 1 s of T0.
+latency_ms() {
+	local ts
+	ts=$(printf '%s\n' "$1" | jq -r '.["@timestamp"]')
+	echo $((($(date -d "$ts" +%s%N) - $2) / 1000000))
+}
+
+POLICY=$WORK/policy.yaml
+FUTURE=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+cat >"$POLICY" <<POL
+readers:
+  - file: /etc/kubernetes/pki/front-proxy-ca.key
+    component: kubeadm
+    binary: /usr/bin/kubeadm
+    expires: $FUTURE
+  - role: etcd-ca-key
+    component: kubeadm
+    binary: /usr/bin/kubeadm
+    expires: 2020-01-01T00:00:00Z
+POL
+chmod 600 "$POLICY"
+
+agent_start "$OUT" --root "$NODE" --policy "$POLICY" --log-expected --heartbeat 0 ||
+	{ not_ok "agent starts" "see above"; e2e_summary; exit 1; }
+
+# ---- policy: a maintenance window open, one expired
+trig as /usr/bin/kubeadm "$PKI/front-proxy-ca.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "policy window open: kubeadm reading front-proxy-ca.key → expected" "$ev" \
+	'.event.kind == "event"' '.keywatch.verdict == "expected"' \
+	"(.keywatch.reason | contains(\"$POLICY:2\"))"
+trig as /usr/bin/kubeadm "$PKI/etcd/ca.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "policy window expired: kubeadm reading etcd/ca.key → alert naming the expiry" "$ev" \
+	'.event.kind == "alert"' '(.keywatch.reason | contains("expired"))'
+
+# ---- kubelet client rotation: new timestamped pem, then the symlink swap client-go does
+old_pem=$(readlink "$KPKI/kubelet-client-current.pem")
+new_name=kubelet-client-2099-01-01-00-00-00.pem
+t0=$(now_ns)
+cp "$NODE$old_pem" "$KPKI/$new_name.tmp" && chmod 600 "$KPKI/$new_name.tmp" && mv "$KPKI/$new_name.tmp" "$KPKI/$new_name"
+ln -s "/var/lib/kubelet/pki/$new_name" "$KPKI/kubelet-client-updated.pem"
+rm "$KPKI/kubelet-client-current.pem"
+mv "$KPKI/kubelet-client-updated.pem" "$KPKI/kubelet-client-current.pem"
+ev=$(wait_update ".keywatch.added | index(\"/var/lib/kubelet/pki/$new_name\")")
+ms=$([ -n "$ev" ] && latency_ms "$ev" "$t0" || echo 99999)
+expect "kubelet rotation → watch-updated adds the new pem (${ms} ms)" "$ev" \
+	"($ms <= 1000)" '.keywatch.files | map(select(.path | test("2099"))) | length == 1'
+trig open "$KPKI/$new_name"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "open of the rotated pem → alert on the new file" "$ev" '.event.kind == "alert"' \
+	"(.file.path == \"/var/lib/kubelet/pki/$new_name\")" \
+	'.keywatch.key.role == "kubelet-client-credential"' '.keywatch.key.expected_readers == ["kubelet"]'
+trig as /usr/bin/kubelet "$KPKI/$new_name"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "the kubelet reading its rotated pem → expected" "$ev" '.keywatch.verdict == "expected"'
+
+# ---- kubeadm certs renew: key and cert rewritten in place (same inodes)
+ino_before=$(stat -c %i "$PKI/apiserver.key")
+t0=$(now_ns)
+openssl genrsa -traditional 2048 2>/dev/null >"$PKI/apiserver.key.new"
+cat "$PKI/apiserver.key.new" >"$PKI/apiserver.key" # O_TRUNC rewrite, as os.WriteFile does
+rm "$PKI/apiserver.key.new"
+openssl req -new -key "$PKI/apiserver.key" -subj /CN=kube-apiserver 2>/dev/null |
+	openssl x509 -req -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 365 2>/dev/null >"$WORK/new.crt"
+cat "$WORK/new.crt" >"$PKI/apiserver.crt"
+ev=$(wait_update '.keywatch.changed | index("/etc/kubernetes/pki/apiserver.key")')
+ms=$([ -n "$ev" ] && latency_ms "$ev" "$t0" || echo 99999)
+expect "certs renew (in place) → watch-updated lists apiserver.key as changed (${ms} ms)" "$ev" \
+	"($ms <= 1000)" "($(stat -c %i "$PKI/apiserver.key") == $ino_before)"
+trig open "$PKI/apiserver.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "renewed key (same inode) still alerts" "$ev" '.event.kind == "alert"' \
+	'.file.path == "/etc/kubernetes/pki/apiserver.key"'
+
+# ---- a key replaced by rename: the new inode is watched, the old one stays watched
+ln "$PKI/ca.key" "$WORK/old-ca.key.link"
+t0=$(now_ns)
+cp "$PKI/ca.key" "$PKI/.ca.key.tmp" && chmod 600 "$PKI/.ca.key.tmp"
+mv "$PKI/.ca.key.tmp" "$PKI/ca.key"
+ev=$(wait_update '(.keywatch.added | index("/etc/kubernetes/pki/ca.key")) and (.keywatch.removed | index("/etc/kubernetes/pki/ca.key"))')
+ms=$([ -n "$ev" ] && latency_ms "$ev" "$t0" || echo 99999)
+expect "rename-replace → watch-updated adds the new and retires the old ca.key (${ms} ms)" "$ev" "($ms <= 1000)"
+trig open "$PKI/ca.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "the new ca.key alerts" "$ev" '.file.path == "/etc/kubernetes/pki/ca.key"' \
+	"(.file.inode == \"$(stat -c %i "$PKI/ca.key")\")" '.keywatch.file_state == null'
+trig open "$WORK/old-ca.key.link"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "the old ca.key inode (through a hard link) still alerts, marked replaced" "$ev" \
+	'.file.path == "/etc/kubernetes/pki/ca.key"' '(.keywatch.file_state | test("replaced"))'
+
+# ---- a manifest flag changed: kube-controller-manager no longer reads ca.key
+sed -i '/--cluster-signing-key-file/d' "$NODE/etc/kubernetes/manifests/kube-controller-manager.yaml"
+ev=$(wait_update '.keywatch.changed | index("/etc/kubernetes/pki/ca.key")')
+expect "manifest flag removed → watch-updated lists ca.key as changed" "$ev" \
+	'.keywatch.files | map(select(.path == "/etc/kubernetes/pki/ca.key")) | .[0].expected_readers == []'
+trig as /usr/local/bin/kube-controller-manager "$PKI/ca.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "kube-controller-manager reading ca.key after the flag is gone → alert" "$ev" \
+	'.event.kind == "alert"' '(.keywatch.reason | test("no component reads"))'
+
+# ---- a new key dropped into the pki directory is picked up by structure
+openssl genrsa -traditional 2048 2>/dev/null >"$PKI/stolen-backup.pem"
+chmod 600 "$PKI/stolen-backup.pem"
+ev=$(wait_update '.keywatch.added | index("/etc/kubernetes/pki/stolen-backup.pem")')
+expect "a new PEM private key in the pki dir → watched as unknown-private-key" "$ev" \
+	'.keywatch.files | map(select(.path == "/etc/kubernetes/pki/stolen-backup.pem")) | .[0].role == "unknown-private-key"'
+
+agent_stop
+[ "$AGENT_RC" = 0 ] && ok "agent exits 0 after the live changes" || not_ok "agent exit" "rc=$AGENT_RC"
+bad=$(while IFS= read -r l; do printf '%s\n' "$l" | jq -e . >/dev/null 2>&1 || echo bad; done <"$OUT" | wc -l)
+[ "$bad" = 0 ] && ok "all output lines valid JSON" || not_ok "valid JSON" "$bad bad lines"
+
+# ---- a bad policy is refused with file:line:col, exit 2
+printf 'readers:\n  - file: /etc/kubernetes/pki/ca.key\n    binry: /x\n' >"$WORK/bad.yaml"
+chmod 600 "$WORK/bad.yaml"
+msg=$("$KEYWATCH" run --root "$NODE" --policy "$WORK/bad.yaml" -n 2>&1)
+rc=$?
+if [ "$rc" = 2 ] && printf '%s' "$msg" | grep -q "bad.yaml:3:5: unknown key 'binry'"; then
+	ok "bad policy → exit 2 with file:line:col"
+else
+	not_ok "bad policy → exit 2 with file:line:col" "rc=$rc msg=$msg"
+fi
+
+e2e_summary
