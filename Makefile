@@ -170,11 +170,13 @@ $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(PKI_SRCS) $(HDRS)
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+FORMAT_SRCS = $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h pki/*.c pki/*.h)
+
 check-format:
-	$(Q)clang-format --dry-run --Werror bpf/*.c bpf/*.h user/*.c user/*.h pki/*.c pki/*.h
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: clang-format clean"
 
 format:
-	$(Q)clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h pki/*.c pki/*.h
+	$(Q)clang-format -i $(FORMAT_SRCS)
 
 clean:
 	$(Q)rm -rf $(OUTPUT) keywatch

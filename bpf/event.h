@@ -48,22 +48,22 @@ enum kw_hook {
 
 /* kw_event.flags */
 #define KW_EVF_PATH_TRUNC (1u << 0) /* path[] holds a truncated copy */
-#define KW_EVF_EXE_TRUNC (1u << 1)  /* exe[] walk hit KW_EXE_DEPTH or KW_EXE_OFF_MAX */
-#define KW_EVF_NO_PATH (1u << 2)    /* the syscall takes no path (open_by_handle_at) */
+#define KW_EVF_EXE_TRUNC  (1u << 1) /* exe[] walk hit KW_EXE_DEPTH or KW_EXE_OFF_MAX */
+#define KW_EVF_NO_PATH	  (1u << 2) /* the syscall takes no path (open_by_handle_at) */
 #define KW_EVF_PATH_FAULT (1u << 3) /* the path pointer could not be read */
 
 /* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
 enum kw_stat {
-	KW_STAT_EVENTS = 0,	 /* events submitted */
-	KW_STAT_RINGBUF_FULL = 1, /* events lost: ring buffer full */
-	KW_STAT_ATTEMPTS_SEEN = 2, /* EACCES/EPERM opens examined */
+	KW_STAT_EVENTS = 0,	    /* events submitted */
+	KW_STAT_RINGBUF_FULL = 1,   /* events lost: ring buffer full */
+	KW_STAT_ATTEMPTS_SEEN = 2,  /* EACCES/EPERM opens examined */
 	KW_STAT_FD_LOOKUP_FAIL = 3, /* fd → file lookup failed after a successful open */
 	KW_STAT__MAX = 8,
 };
 
 /* Process context captured in the kernel at the time of the event. */
 struct kw_proc {
-	__u64 start_ns; /* task start (boot-time ns), to tell reused pids apart */
+	__u64 start_ns;	 /* task start (boot-time ns), to tell reused pids apart */
 	__u64 cgroup_id; /* cgroup v2 id */
 	struct kw_file_id exe;
 	__u32 tgid;
@@ -85,10 +85,10 @@ struct kw_event {
 	struct kw_file_id file; /* the watched file (OPEN); zero for ATTEMPT */
 	__s64 ret;		/* syscall return: fd or -errno */
 	__u64 open_flags;
-	__u32 watch_id; /* index from the watched map (OPEN) */
-	__u32 flags;	/* KW_EVF_* */
-	__u16 path_len; /* bytes in path[] excluding NUL */
-	__u16 exe_len;	/* bytes used in exe[] */
+	__u32 watch_id;	 /* index from the watched map (OPEN) */
+	__u32 flags;	 /* KW_EVF_* */
+	__u16 path_len;	 /* bytes in path[] excluding NUL */
+	__u16 exe_len;	 /* bytes used in exe[] */
 	__u16 exe_depth; /* components in exe[] */
 	__u16 _pad;
 	char path[KW_PATH_MAX]; /* string the process passed, NUL-terminated */

@@ -10,7 +10,7 @@
 #include "maps.bpf.h"
 
 #define KW_EACCES 13
-#define KW_EPERM 1
+#define KW_EPERM  1
 
 /* Set by the agent before load. */
 const volatile __u32 kw_agent_tgid = 0;
@@ -88,14 +88,16 @@ __noinline int kw__path_walk(__u64 dentry_addr, __u64 vfsmnt_addr)
 			continue;
 		}
 		if (dentry == parent) {
-			w->flags = 0; /* fs root that is not a mount root: detached or unreachable */
+			w->flags =
+				0; /* fs root that is not a mount root: detached or unreachable */
 			break;
 		}
 		off = w->len;
 		if (off >= KW_EXE_OFF_MAX)
 			break;
 		name = BPF_CORE_READ(dentry, d_name.name);
-		n = bpf_probe_read_kernel_str(&w->buf[off & (KW_EXE_OFF_MAX - 1)], KW_NAME_MAX, name);
+		n = bpf_probe_read_kernel_str(&w->buf[off & (KW_EXE_OFF_MAX - 1)], KW_NAME_MAX,
+					      name);
 		if (n <= 0)
 			break;
 		w->len = off + (__u32)n;
@@ -191,9 +193,8 @@ static __always_inline long kw__path_copy(struct kw_event *e, const char *upath)
 }
 
 /* Reserve and fill the common part of an event; the caller sets the kind-specific fields. */
-static __always_inline struct kw_event *kw__event_new(struct task_struct *task, __u32 kind,
-						      enum kw_hook hook, long ret,
-						      struct kw_args *a)
+static __always_inline struct kw_event *
+kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret, struct kw_args *a)
 {
 	struct kw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	struct file *exe;

@@ -22,9 +22,9 @@
  * KW_EXE_OFF_MAX and reads at most KW_NAME_MAX bytes, so the buffer is their sum and every write
  * is provably in bounds for the verifier.
  */
-#define KW_NAME_MAX 256 /* NAME_MAX + 1 */
+#define KW_NAME_MAX    256 /* NAME_MAX + 1 */
 #define KW_EXE_OFF_MAX 512
-#define KW_EXE_BUF (KW_EXE_OFF_MAX + KW_NAME_MAX)
+#define KW_EXE_BUF     (KW_EXE_OFF_MAX + KW_NAME_MAX)
 /* Directory depth walked for the exe path: deeper paths are flagged truncated (userspace then
  * falls back to /proc/<pid>/exe). kubeadm binaries sit at depth 3. */
 #define KW_EXE_DEPTH 24

@@ -17,21 +17,24 @@ static const struct pki_component components[] = {
 	{ "kubeadm", "/usr/bin/kubeadm" },
 };
 
-#define KAS "kube-apiserver"
-#define KCM "kube-controller-manager"
-#define KS "kube-scheduler"
+#define KAS	"kube-apiserver"
+#define KCM	"kube-controller-manager"
+#define KS	"kube-scheduler"
 #define KUBELET "kubelet"
-#define PKI "/etc/kubernetes/pki/"
-#define KEY PKI_KIND_PRIVATE_KEY
-#define KCFG PKI_KIND_KUBECONFIG
-#define PEM PKI_KIND_COMBINED_PEM
-#define CRIT PKI_SEV_CRITICAL
-#define HIGH PKI_SEV_HIGH
+#define PKI	"/etc/kubernetes/pki/"
+#define KEY	PKI_KIND_PRIVATE_KEY
+#define KCFG	PKI_KIND_KUBECONFIG
+#define PEM	PKI_KIND_COMBINED_PEM
+#define CRIT	PKI_SEV_CRITICAL
+#define HIGH	PKI_SEV_HIGH
 
-#define CA PKI "ca.crt"
-#define FPCA PKI "front-proxy-ca.crt"
+#define CA     PKI "ca.crt"
+#define FPCA   PKI "front-proxy-ca.crt"
 #define ETCDCA PKI "etcd/ca.crt"
-#define RULE(glob, role, kind, sev, ca, ...) { glob, role, kind, sev, { __VA_ARGS__ }, ca }
+#define RULE(glob, role, kind, sev, ca, ...)               \
+	{                                                  \
+		glob, role, kind, sev, { __VA_ARGS__ }, ca \
+	}
 
 const struct pki_rule pki_kubeadm_rules[] = {
 	RULE(PKI "ca.key", "cluster-ca-key", KEY, CRIT, CA, KCM),

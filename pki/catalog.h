@@ -6,7 +6,8 @@
 #include "pki.h"
 
 struct pki_rule {
-	const char *glob; /* node path, fnmatch(3) pattern without FNM_PATHNAME wildcards over '/' */
+	const char
+		*glob; /* node path, fnmatch(3) pattern without FNM_PATHNAME wildcards over '/' */
 	const char *role;
 	enum pki_kind kind;
 	int severity;

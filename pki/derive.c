@@ -18,7 +18,7 @@
 #include "catalog.h"
 #include "pki.h"
 
-#define KUBELET_BIN "/usr/bin/kubelet"
+#define KUBELET_BIN    "/usr/bin/kubelet"
 #define PKI_MAX_CONFIG (1 << 20) /* largest config file read: manifests are a few KiB */
 
 static const char *const kubelet_dropins[] = {
@@ -27,11 +27,10 @@ static const char *const kubelet_dropins[] = {
 	"/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
 	NULL,
 };
-#define KUBELET_FLAGS_ENV "/var/lib/kubelet/kubeadm-flags.env"
-#define KUBELET_CONFIG "/var/lib/kubelet/config.yaml"
-#define KUBELET_CERT_DIR "/var/lib/kubelet/pki"
+#define KUBELET_FLAGS_ENV	"/var/lib/kubelet/kubeadm-flags.env"
+#define KUBELET_CONFIG		"/var/lib/kubelet/config.yaml"
+#define KUBELET_CERT_DIR	"/var/lib/kubelet/pki"
 #define DEFAULT_STATIC_POD_PATH "/etc/kubernetes/manifests"
-
 
 static int refs_push(struct pki_refs *r, const struct pki_ref *ref)
 {
@@ -91,8 +90,8 @@ static int p_kubelet_flags(const char *name, const unsigned char *buf, size_t le
 	return pki__flags_file_refs(name, "kubelet", KUBELET_BIN, buf, len, out, err, errlen);
 }
 
-static int p_manifest(const char *name, const unsigned char *buf, size_t len,
-		      struct pki_refs *out, char *err, size_t errlen, void *arg)
+static int p_manifest(const char *name, const unsigned char *buf, size_t len, struct pki_refs *out,
+		      char *err, size_t errlen, void *arg)
 {
 	(void)arg;
 	return pki__manifest_refs(name, buf, len, out, err, errlen);
@@ -121,9 +120,8 @@ static void read_manifests(struct pki_inventory *inv, const char *dir, struct pk
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 
-		if (de->d_name[0] == '.' ||
-		    !((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
-		      (l > 4 && !strcmp(de->d_name + l - 4, ".yml"))))
+		if (de->d_name[0] == '.' || !((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
+					      (l > 4 && !strcmp(de->d_name + l - 4, ".yml"))))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", canon, de->d_name) >=
 		    sizeof(path))
@@ -177,9 +175,9 @@ static void follow_kubeconfigs(struct pki_inventory *inv, struct pki_refs *refs)
 				k = r;
 				kc_path(k.path, sizeof(k.path), r.path, files[f]);
 				/* A long chain of sources is cut, never overflowed. */
-				if ((size_t)snprintf(k.source, sizeof(k.source), "%s:%zu %s (via %s)",
-						     r.path, lines[f], field[f],
-						     r.source) >= sizeof(k.source))
+				if ((size_t)snprintf(k.source, sizeof(k.source),
+						     "%s:%zu %s (via %s)", r.path, lines[f],
+						     field[f], r.source) >= sizeof(k.source))
 					k.source[sizeof(k.source) - 2] = '~';
 				refs_push(refs, &k);
 			}
@@ -307,8 +305,8 @@ int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 			if (!c || component_configured(&refs, c->name) ||
 			    (!strcmp(c->name, "kubelet") && have_kubelet))
 				continue;
-			snprintf(src, sizeof(src), "kubeadm default (no %s configuration on the node)",
-				 c->name);
+			snprintf(src, sizeof(src),
+				 "kubeadm default (no %s configuration on the node)", c->name);
 			pki__reader_add(f, c->name, c->binary, src, NULL, 0);
 		}
 	}
@@ -323,7 +321,8 @@ int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 		for (i = 0; i < inv->n; i++) {
 			struct pki_file *f = &inv->files[i];
 
-			if (pr->role[0] ? strcmp(f->role, pr->role) : !pki__same_file(inv, f, pr->file))
+			if (pr->role[0] ? strcmp(f->role, pr->role)
+					: !pki__same_file(inv, f, pr->file))
 				continue;
 			r = pki__reader_add(f, pr->component, pr->binary, src,
 					    pr->has_sha256 ? pr->sha256 : NULL, pr->expires);

@@ -446,4 +446,3 @@ void pki__buf_free(unsigned char *buf, size_t len)
 		free(buf);
 	}
 }
-

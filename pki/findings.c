@@ -18,16 +18,18 @@
 #include "pki.h"
 
 #define EXPIRY_WARN_DAYS 30
-#define STRAY_MAX_FILES 100000 /* bound on entries visited per stray-search root */
-#define STRAY_MAX_DEPTH 8
-#define STRAY_MAX_SIZE (1 << 20)
+#define STRAY_MAX_FILES	 100000 /* bound on entries visited per stray-search root */
+#define STRAY_MAX_DEPTH	 8
+#define STRAY_MAX_SIZE	 (1 << 20)
 
 static const char *const stray_roots[] = { "/root", "/home", "/tmp", NULL };
 
 const char *pki__severity_name(int sev)
 {
-	return sev >= PKI_SEV_CRITICAL ? "critical" : sev >= PKI_SEV_HIGH ? "high" :
-	       sev >= PKI_SEV_MEDIUM ? "medium" : "low";
+	return sev >= PKI_SEV_CRITICAL ? "critical"
+	       : sev >= PKI_SEV_HIGH   ? "high"
+	       : sev >= PKI_SEV_MEDIUM ? "medium"
+				       : "low";
 }
 
 int pki__severity_parse(const char *s)
@@ -44,7 +46,7 @@ int pki__severity_parse(const char *s)
 }
 
 void pki__finding_add(struct pki_findings *fs, const char *id, int sev, const char *path,
-		const char *fmt, ...)
+		      const char *fmt, ...)
 {
 	struct pki_finding *f;
 	va_list ap;
@@ -80,28 +82,29 @@ static void file_findings(const struct pki_file *f, long long now, struct pki_fi
 
 	if (m & 077)
 		pki__finding_add(fs, "key-mode", PKI_SEV_HIGH, f->path,
-		    "mode %04o lets %s read a %s; expected 0600%s", m,
-		    (m & 07) ? "every user" : "the group", f->role,
-		    kubelet ? " (not covered by kube-bench)" : " (CIS 1.1.21)");
+				 "mode %04o lets %s read a %s; expected 0600%s", m,
+				 (m & 07) ? "every user" : "the group", f->role,
+				 kubelet ? " (not covered by kube-bench)" : " (CIS 1.1.21)");
 	if (f->st.st_uid != 0 || f->st.st_gid != 0)
 		pki__finding_add(fs, "key-owner", PKI_SEV_HIGH, f->path,
-		    "owned by %u:%u, expected root:root%s", (unsigned)f->st.st_uid,
-		    (unsigned)f->st.st_gid, kubelet ? "" : " (CIS 1.1.19)");
+				 "owned by %u:%u, expected root:root%s", (unsigned)f->st.st_uid,
+				 (unsigned)f->st.st_gid, kubelet ? "" : " (CIS 1.1.19)");
 	if (f->has_cert) {
 		if (f->cert.not_after < now)
 			pki__finding_add(fs, "cert-expired", PKI_SEV_HIGH, f->cert_path,
-			    "certificate %s expired", f->cert.subject);
+					 "certificate %s expired", f->cert.subject);
 		else if (f->cert.not_after < now + EXPIRY_WARN_DAYS * 86400LL)
 			pki__finding_add(fs, "cert-expiring", PKI_SEV_MEDIUM, f->cert_path,
-			    "certificate %s expires within %d days", f->cert.subject,
-			    EXPIRY_WARN_DAYS);
+					 "certificate %s expires within %d days", f->cert.subject,
+					 EXPIRY_WARN_DAYS);
 		if (f->chain == 0)
 			pki__finding_add(fs, "cert-chain", PKI_SEV_HIGH, f->cert_path,
-			    "certificate %s (issuer %s) is not signed by %s", f->cert.subject,
-			    f->cert.issuer, f->expected_ca[0] ? f->expected_ca : "a node CA");
+					 "certificate %s (issuer %s) is not signed by %s",
+					 f->cert.subject, f->cert.issuer,
+					 f->expected_ca[0] ? f->expected_ca : "a node CA");
 	} else if (f->kind == PKI_KIND_PRIVATE_KEY && f->rule && f->rule->ca) {
 		pki__finding_add(fs, "key-without-cert", PKI_SEV_MEDIUM, f->path,
-		    "no certificate found for this %s", f->role);
+				 "no certificate found for this %s", f->role);
 	}
 }
 
@@ -154,8 +157,9 @@ static int stray_cb(const char *host, const struct stat *st, int type, struct FT
 		return FTW_CONTINUE;
 	if (is_secret_text(buf, len, &what))
 		pki__finding_add(stray.fs, "stray-secret", PKI_SEV_HIGH, node,
-		    "%s outside the places kubeadm keeps them (a copy of a cluster credential?)",
-		    what);
+				 "%s outside the places kubeadm keeps them (a copy of a cluster "
+				 "credential?)",
+				 what);
 	pki__buf_free(buf, len);
 	return FTW_CONTINUE;
 }

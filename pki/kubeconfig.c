@@ -111,8 +111,8 @@ int pki__kubeconfig_has_key(int fd, const char *name, char *err, size_t errlen)
 			if (key_next)
 				key_next = 0; /* client-key-data must be a scalar */
 			if (++depth > KUBECONFIG_DEPTH) {
-				snprintf(err, errlen, "%s:%zu:%zu: nested deeper than %d levels", name,
-					 ev.start_mark.line + 1, ev.start_mark.column + 1,
+				snprintf(err, errlen, "%s:%zu:%zu: nested deeper than %d levels",
+					 name, ev.start_mark.line + 1, ev.start_mark.column + 1,
 					 KUBECONFIG_DEPTH);
 				ret = -1;
 				done = 1;

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 
 #define PKI_MAX_READERS 8
-#define PKI_MAX_DIAG 64
-#define PKI_MAX_LINKS 4
+#define PKI_MAX_DIAG	64
+#define PKI_MAX_LINKS	4
 /* Largest kubeconfig we parse: kubeadm's are ~6 KiB; anything this big is not one. */
 #define PKI_KUBECONFIG_MAX (1 << 20)
 
@@ -40,12 +40,13 @@ struct pki_component {
 };
 
 struct pki_cert {
-	char subject[512]; /* RFC 2253, most specific first: "CN=kubernetes-admin,O=kubeadm:cluster-admins" */
+	char subject
+		[512]; /* RFC 2253, most specific first: "CN=kubernetes-admin,O=kubeadm:cluster-admins" */
 	char issuer[512];
 	char cn[256];
-	char org[256];	     /* O=, comma-joined when several */
-	char sans[1024];     /* "DNS:a, DNS:b, IP:10.0.0.1" */
-	char key_usage[256]; /* "digitalSignature, keyEncipherment, keyCertSign" */
+	char org[256];		 /* O=, comma-joined when several */
+	char sans[1024];	 /* "DNS:a, DNS:b, IP:10.0.0.1" */
+	char key_usage[256];	 /* "digitalSignature, keyEncipherment, keyCertSign" */
 	char ext_key_usage[256]; /* "serverAuth, clientAuth" */
 	char key_type[32];	 /* "RSA-2048", "EC-P-256" */
 	bool is_ca;
@@ -59,7 +60,7 @@ struct pki_reader {
 	char *binary;	 /* absolute executable path the process must run */
 	char *source;	 /* "/etc/kubernetes/manifests/kcm.yaml:17 --cluster-signing-key-file" */
 	unsigned char sha256[32];
-	bool has_sha256; /* policy pinned the binary's digest */
+	bool has_sha256;   /* policy pinned the binary's digest */
 	long long expires; /* Unix seconds; 0 = never (policy maintenance windows) */
 };
 
@@ -95,7 +96,7 @@ struct pki_inventory {
 	size_t n, cap;
 	/* pki__derive */
 	char static_pod_path[PATH_MAX];
-	int rotate_certificates; /* kubelet rotateCertificates: 1/0, -1 unknown */
+	int rotate_certificates;	    /* kubelet rotateCertificates: 1/0, -1 unknown */
 	struct pki_diag diag[PKI_MAX_DIAG]; /* problems met while reading the layout */
 	size_t ndiag;
 };
@@ -165,11 +166,10 @@ int pki__kubeconfig_has_key(int fd, const char *name, char *err, size_t errlen);
 
 struct pki_pem_scan {
 	size_t ncerts, nkeys, npubkeys, nother;
-	char key_label[64];	  /* label of the first private key block, e.g. "EC PRIVATE KEY" */
-	size_t first_key_line;	  /* 1-based line of its BEGIN, 0 when none */
+	char key_label[64];    /* label of the first private key block, e.g. "EC PRIVATE KEY" */
+	size_t first_key_line; /* 1-based line of its BEGIN, 0 when none */
 	size_t first_cert_line;
 };
-
 
 /* Scan PEM text by structure. 0 on success (even with no blocks), -1 with "name:line: msg" in
  * err for an unterminated or mismatched block or a body with non-base64 bytes ("name: msg" for
@@ -198,11 +198,12 @@ enum pki_ref_kind {
 
 struct pki_ref {
 	enum pki_ref_kind kind;
-	char component[64];	      /* "kube-apiserver", "kubelet"; "" = whoever uses this config */
-	char binary[PATH_MAX];	      /* executable the config implies, "" when it doesn't say */
-	char path[PATH_MAX];	      /* node path as written (absolute) */
-	char source[PATH_MAX + 128];  /* "/etc/kubernetes/manifests/kcm.yaml:17 --cluster-signing-key-file" */
-	bool read_only;		      /* PKI_REF_MOUNTS: readOnly: true */
+	char component[64];    /* "kube-apiserver", "kubelet"; "" = whoever uses this config */
+	char binary[PATH_MAX]; /* executable the config implies, "" when it doesn't say */
+	char path[PATH_MAX];   /* node path as written (absolute) */
+	char source[PATH_MAX +
+		    128]; /* "/etc/kubernetes/manifests/kcm.yaml:17 --cluster-signing-key-file" */
+	bool read_only;	  /* PKI_REF_MOUNTS: readOnly: true */
 };
 
 struct pki_refs {
@@ -215,8 +216,8 @@ void pki__refs_free(struct pki_refs *r);
  * (`--flag=/p` and `--flag /p`), and hostPath volumes joined with each container's volumeMounts.
  * component = container name; binary = command[0] if absolute, else /usr/local/bin/<command[0]>
  * (kubeadm images put binaries there and the manifest names them through PATH). */
-int pki__manifest_refs(const char *name, const unsigned char *buf, size_t len,
-		       struct pki_refs *out, char *err, size_t errlen);
+int pki__manifest_refs(const char *name, const unsigned char *buf, size_t len, struct pki_refs *out,
+		       char *err, size_t errlen);
 /* KubeletConfiguration (/var/lib/kubelet/config.yaml): tlsCertFile, tlsPrivateKeyFile,
  * authentication.x509.clientCAFile → refs of component kubelet; staticPodPath into static_pod_path
  * ("" when absent), rotateCertificates into *rotate (-1 absent). */
@@ -231,9 +232,9 @@ int pki__flags_file_refs(const char *name, const char *component, const char *bi
 			 size_t errlen);
 
 struct pki_kubeconfig {
-	bool has_key_data;   /* users[].user.client-key-data */
-	bool has_cert_data;  /* users[].user.client-certificate-data */
-	bool has_token;	     /* users[].user.token (bootstrap kubeconfig) */
+	bool has_key_data;	    /* users[].user.client-key-data */
+	bool has_cert_data;	    /* users[].user.client-certificate-data */
+	bool has_token;		    /* users[].user.token (bootstrap kubeconfig) */
 	char client_key[PATH_MAX];  /* users[].user.client-key (file), "" when absent */
 	char client_cert[PATH_MAX]; /* users[].user.client-certificate (file) */
 	size_t client_key_line, client_cert_line, key_data_line;
@@ -273,11 +274,11 @@ struct pki_policy {
 /* The limits a policy may reach (pki__policy_load refuses larger files). On -1, *p is all zeroes
  * and err holds "name:line:col: msg" ("name: msg" for I/O); *p is overwritten, not freed; free
  * twice is safe. An expiry at or before the epoch is stored as 1 (0 means none). */
-#define PKI_POLICY_MAX (1 << 20)
+#define PKI_POLICY_MAX	       (1 << 20)
 #define PKI_POLICY_MAX_READERS 4096
-#define PKI_POLICY_MAX_WATCH 4096
-int pki__policy_parse(const char *name, const unsigned char *buf, size_t len,
-		      struct pki_policy *p, char *err, size_t errlen);
+#define PKI_POLICY_MAX_WATCH   4096
+int pki__policy_parse(const char *name, const unsigned char *buf, size_t len, struct pki_policy *p,
+		      char *err, size_t errlen);
 int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t errlen);
 void pki__policy_free(struct pki_policy *p);
 

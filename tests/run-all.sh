@@ -21,6 +21,7 @@ stage() { # NAME TIMEOUT CMD...
 	fi
 }
 
+stage "format" 60 make --no-print-directory check-format
 stage "unit" 600 make --no-print-directory unit
 stage "e2e" 900 make --no-print-directory e2e
 

@@ -47,8 +47,8 @@ struct agent {
 	struct kw_inotify ino;
 	struct kw_counters c;
 	uint64_t lost_reported; /* ring-buffer-full count already turned into alerts */
-	uint64_t lost_since;	 /* monotonic ns of the last loss check */
-	uint64_t refresh_at;	 /* monotonic ns; 0 = nothing pending */
+	uint64_t lost_since;	/* monotonic ns of the last loss check */
+	uint64_t refresh_at;	/* monotonic ns; 0 = nothing pending */
 };
 
 static uint64_t mono_ns(void)
@@ -239,7 +239,8 @@ int agent__run(const struct kw_opts *o)
 		}
 		check_lost(&a);
 		if (a.refresh_at && mono_ns() >= a.refresh_at) {
-			ring_buffer__consume(a.bpf.rb); /* events first, attributed to the old set */
+			ring_buffer__consume(
+				a.bpf.rb); /* events first, attributed to the old set */
 			refresh(&a);
 		}
 		if (o->heartbeat_s > 0 && mono_ns() >= next_hb) {

@@ -26,14 +26,17 @@
 #include "kw.h"
 #include "log.h"
 
-#define DEMO_CAT "/usr/bin/cat"
-#define DEMO_KCM "/usr/local/bin/kube-controller-manager"
+#define DEMO_CAT     "/usr/bin/cat"
+#define DEMO_KCM     "/usr/local/bin/kube-controller-manager"
 #define DEMO_WAIT_MS 10000
 
 static const char *const demo_keys[] = {
-	"etc/kubernetes/pki/ca.key",	    "etc/kubernetes/pki/sa.key",
-	"etc/kubernetes/pki/apiserver.key", "etc/kubernetes/pki/front-proxy-ca.key",
-	"etc/kubernetes/pki/etcd/ca.key",   "etc/kubernetes/pki/etcd/server.key",
+	"etc/kubernetes/pki/ca.key",
+	"etc/kubernetes/pki/sa.key",
+	"etc/kubernetes/pki/apiserver.key",
+	"etc/kubernetes/pki/front-proxy-ca.key",
+	"etc/kubernetes/pki/etcd/ca.key",
+	"etc/kubernetes/pki/etcd/server.key",
 	NULL,
 };
 
@@ -271,10 +274,12 @@ int demo__run(const char *self)
 	     "expected read (event.kind event, shown because the demo runs with --log-expected)");
 	show(events, "\"kind\":\"alert\"", "ALERT: unexpected read (event.kind alert)");
 	printf("\nkeywatch demo: %zu alert(s), %zu expected read(s); agent exit status %d\n",
-	       count_lines(events, "\"kind\":\"alert\""),
-	       count_lines(events, "\"kind\":\"event\""), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	       count_lines(events, "\"kind\":\"alert\""), count_lines(events, "\"kind\":\"event\""),
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	rc = count_lines(events, "\"kind\":\"alert\"") >= 1 &&
-			     count_lines(events, "\"kind\":\"event\"") >= 1 ? 0 : 1;
+			     count_lines(events, "\"kind\":\"event\"") >= 1
+		     ? 0
+		     : 1;
 out:
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

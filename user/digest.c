@@ -16,7 +16,7 @@
 #include "kw.h"
 #include "log.h"
 
-#define DIGEST_CACHE 256
+#define DIGEST_CACHE	256
 #define DIGEST_MAX_FILE (1u << 30) /* 1 GiB: no component binary is larger */
 
 static struct {

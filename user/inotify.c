@@ -15,13 +15,17 @@
 #include "kw.h"
 #include "log.h"
 
-#define KW_INOTIFY_MASK                                                                      \
-	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB |  \
+#define KW_INOTIFY_MASK                                                                     \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | \
 	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 static const char *const layout_dirs[] = {
-	"/etc/kubernetes",   "/etc/kubernetes/pki", "/etc/kubernetes/pki/etcd",
-	"/etc/kubernetes/manifests", "/var/lib/kubelet", "/var/lib/kubelet/pki",
+	"/etc/kubernetes",
+	"/etc/kubernetes/pki",
+	"/etc/kubernetes/pki/etcd",
+	"/etc/kubernetes/manifests",
+	"/var/lib/kubelet",
+	"/var/lib/kubelet/pki",
 	NULL,
 };
 
@@ -94,8 +98,7 @@ static void arm_parent(struct kw_inotify *in, const struct pki_inventory *inv, c
 	arm(in, inv, d[0] ? d : "/");
 }
 
-void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv,
-		    const struct kw_opts *o)
+void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv, const struct kw_opts *o)
 {
 	const char *const *d;
 	size_t i;

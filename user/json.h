@@ -30,9 +30,9 @@ struct json {
 	bool err; /* allocation failure or misuse (depth overflow, end without begin); sticky */
 };
 
-void json__init(struct json *j); /* empty buffer, depth 0 */
+void json__init(struct json *j);  /* empty buffer, depth 0 */
 void json__reset(struct json *j); /* len = 0, depth 0, err false; keeps allocation */
-void json__free(struct json *j); /* j may be reused after json__init() */
+void json__free(struct json *j);  /* j may be reused after json__init() */
 
 /* Containers: key is NULL inside arrays and at top level. */
 void json__obj_begin(struct json *j, const char *key);

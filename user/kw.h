@@ -14,9 +14,9 @@
 #include "pki.h"
 
 #define KW_BACKEND_TRACEPOINT "tracepoint"
-#define KW_POLL_MS 100		/* ring buffer poll timeout: bounds shutdown and loss-report latency */
-#define KW_HEARTBEAT_S 60	/* default heartbeat interval */
-#define KW_MAX_WATCH_ARGS 256
+#define KW_POLL_MS	      100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
+#define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
+#define KW_MAX_WATCH_ARGS     256
 
 struct kw_opts {
 	const char *root;
@@ -112,8 +112,8 @@ struct kw_output {
 int output__open(struct kw_output *o, const char *path, char *err, size_t errlen);
 void output__close(struct kw_output *o);
 void output__clock_sync(struct kw_output *o);
-void output__open_event(struct kw_output *o, const struct kw_decoded *d,
-			const struct pki_file *f, const struct kw_verdict *v);
+void output__open_event(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f,
+			const struct kw_verdict *v);
 struct kw_watchtab;
 void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const char *backend,
 			   const struct kw_bpf *b);
@@ -137,7 +137,7 @@ struct kw_bpf {
 	struct bpf_link *links[KW_HOOK__MAX];
 	int nlinks;
 	const char *hooks[KW_HOOK__MAX]; /* attached program names */
-	uint32_t prog_id[KW_HOOK__MAX];	  /* kernel program ids, for bpftool and tests */
+	uint32_t prog_id[KW_HOOK__MAX];	 /* kernel program ids, for bpftool and tests */
 	uint32_t verified_insns[KW_HOOK__MAX];
 	int nhooks;
 	bool mounted_tracefs;

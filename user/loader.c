@@ -18,11 +18,11 @@
 #include "log.h"
 #include "open.skel.h"
 
-#define TRACEFS "/sys/kernel/tracing"
+#define TRACEFS		"/sys/kernel/tracing"
 #define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
 
 __attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
-							     const char *fmt, va_list ap)
+							    const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && log_verbosity() < 2)
 		return 0;
@@ -60,8 +60,10 @@ int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen)
 	}
 	b->mounted_tracefs = true;
 	if (!tracing_ready(TRACEFS)) {
-		snprintf(err, errlen, "%s mounted but has no syscall tracepoints "
-			 "(CONFIG_FTRACE_SYSCALLS off?)", TRACEFS);
+		snprintf(err, errlen,
+			 "%s mounted but has no syscall tracepoints "
+			 "(CONFIG_FTRACE_SYSCALLS off?)",
+			 TRACEFS);
 		return -1;
 	}
 	log_info("mounted tracefs at %s", TRACEFS);
@@ -100,7 +102,7 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 	b->skel->rodata->kw_agent_tgid = (__u32)getpid();
 	if (o->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.events, o->ringbuf_bytes);
-	bpf_object__for_each_program(prog, b->skel->obj) {
+	bpf_object__for_each_program (prog, b->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 
 		if (!tracepoint_exists(sec)) {
@@ -114,7 +116,7 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 			 strerror(-e));
 		return -1;
 	}
-	bpf_object__for_each_program(prog, b->skel->obj) {
+	bpf_object__for_each_program (prog, b->skel->obj) {
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(prog))
@@ -230,13 +232,15 @@ int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err,
 			__u32 len, id = 0, j;
 
 			if (!name_key(names[l], &nkey, &len)) {
-				log_warnx("%s: name longer than %d bytes: failed opens by this name "
-					  "are not matched (opens still are, by inode)",
-					  names[l], KW_ATTEMPT_NAME - 1);
+				log_warnx(
+					"%s: name longer than %d bytes: failed opens by this name "
+					"are not matched (opens still are, by inode)",
+					names[l], KW_ATTEMPT_NAME - 1);
 				continue;
 			}
 			if (bpf_map_update_elem(nfd, &nkey, &id, BPF_ANY) < 0) {
-				snprintf(err, errlen, "watch name %s: %s", nkey.name, strerror(errno));
+				snprintf(err, errlen, "watch name %s: %s", nkey.name,
+					 strerror(errno));
 				return -1;
 			}
 			for (j = 0; j < nlens && lens[j] != len; j++)

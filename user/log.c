@@ -24,8 +24,10 @@ int log_verbosity(void)
 
 void vlog(int pri, const char *fmt, va_list ap)
 {
-	const char *tag = pri == LOG_ERR ? "error" : pri == LOG_WARNING ? "warning" :
-		pri == LOG_DEBUG ? "debug" : "info";
+	const char *tag = pri == LOG_ERR       ? "error"
+			  : pri == LOG_WARNING ? "warning"
+			  : pri == LOG_DEBUG   ? "debug"
+					       : "info";
 
 	fprintf(stderr, "%s: %s: ", procname, tag);
 	vfprintf(stderr, fmt, ap);
@@ -44,7 +46,7 @@ static void logit(int pri, const char *fmt, ...)
 }
 
 __attribute__((format(printf, 3, 0))) static void vwarn_errno(int pri, int saved, const char *fmt,
-							   va_list ap)
+							      va_list ap)
 {
 	char msg[1024];
 

@@ -7,7 +7,7 @@
 
 void log_init(int verbose, const char *procname);
 int log_verbosity(void);
-void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));   /* appends errno */
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2))); /* appends errno */
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -13,19 +13,24 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: keywatch run [--root DIR] [--policy FILE] [--output PATH|-] [--watch PATH]...\n"
+		"usage: keywatch run [--root DIR] [--policy FILE] [--output PATH|-] [--watch "
+		"PATH]...\n"
 		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
 		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
 		"                     [--fail-on low|medium|high|critical]\n"
 		"       keywatch demo\n"
 		"       keywatch --help | --version\n"
 		"\n"
-		"run   watch the node's Kubernetes private keys and report opens as ECS JSON lines\n"
-		"  --root DIR          the node's / (default /); layout paths are re-rooted under it\n"
-		"  --policy FILE       operator policy: extra readers (maintenance windows), files\n"
+		"run   watch the node's Kubernetes private keys and report opens as ECS JSON "
+		"lines\n"
+		"  --root DIR          the node's / (default /); layout paths are re-rooted under "
+		"it\n"
+		"  --policy FILE       operator policy: extra readers (maintenance windows), "
+		"files\n"
 		"  --output PATH|-     JSON lines to PATH (created 0600, appended) or stdout (-)\n"
 		"  --watch PATH        also watch this node path (repeatable)\n"
-		"  --log-expected      also report reads by expected components (event.kind event)\n"
+		"  --log-expected      also report reads by expected components (event.kind "
+		"event)\n"
 		"  --heartbeat SECONDS heartbeat state events (default %d, 0 disables)\n"
 		"  --ringbuf-bytes N   kernel ring buffer size (power of two; default 4 MiB)\n"
 		"  -n                  check the configuration and exit\n"
@@ -77,7 +82,8 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'w':
 			if (o.nwatch == KW_MAX_WATCH_ARGS) {
-				fprintf(stderr, "keywatch: at most %d --watch\n", KW_MAX_WATCH_ARGS);
+				fprintf(stderr, "keywatch: at most %d --watch\n",
+					KW_MAX_WATCH_ARGS);
 				return 2;
 			}
 			o.watch[o.nwatch++] = optarg;
@@ -87,7 +93,8 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'H':
 			if (parse_int(optarg, 0, 86400, &o.heartbeat_s) < 0) {
-				fprintf(stderr, "keywatch: --heartbeat: %s: not 0..86400\n", optarg);
+				fprintf(stderr, "keywatch: --heartbeat: %s: not 0..86400\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -96,8 +103,10 @@ static int cmd_run(int argc, char **argv)
 
 			/* A power of two, at least one page: the kernel's own rule for ring buffers. */
 			if (parse_int(optarg, 4096, 1 << 30, &v) < 0 || (v & (v - 1))) {
-				fprintf(stderr, "keywatch: --ringbuf-bytes: %s: not a power of two "
-					"from 4096 to 2^30\n", optarg);
+				fprintf(stderr,
+					"keywatch: --ringbuf-bytes: %s: not a power of two "
+					"from 4096 to 2^30\n",
+					optarg);
 				return 2;
 			}
 			o.ringbuf_bytes = (unsigned int)v;
@@ -124,7 +133,6 @@ static int cmd_run(int argc, char **argv)
 	log_init(o.verbose, "keywatch");
 	return agent__run_signals(&o);
 }
-
 
 int main(int argc, char **argv)
 {

@@ -18,9 +18,9 @@
 #include "log.h"
 
 #define RULE_UNEXPECTED "Unexpected reader of a Kubernetes secret"
-#define RULE_ATTEMPT "Denied open of a Kubernetes secret"
-#define RULE_EXPECTED "Expected reader of a Kubernetes secret"
-#define RULE_LOST "keywatch events lost"
+#define RULE_ATTEMPT	"Denied open of a Kubernetes secret"
+#define RULE_EXPECTED	"Expected reader of a Kubernetes secret"
+#define RULE_LOST	"keywatch events lost"
 
 static int64_t ts(clockid_t c)
 {
@@ -53,8 +53,8 @@ int output__open(struct kw_output *o, const char *path, char *err, size_t errlen
 			return -1;
 		}
 		if (fstat(o->fd, &st) == 0 && (st.st_mode & 077))
-			log_warnx("%s: output file mode %04o is readable by others",
-				  path, st.st_mode & 07777);
+			log_warnx("%s: output file mode %04o is readable by others", path,
+				  st.st_mode & 07777);
 	}
 	if (gethostname(o->hostname, sizeof(o->hostname) - 1) < 0)
 		snprintf(o->hostname, sizeof(o->hostname), "unknown");
@@ -88,7 +88,8 @@ int output__emit(struct kw_output *o)
 	/* Line and newline in one writev: an O_APPEND file never sees a torn line. */
 	while (off < o->j.len + 1) {
 		struct iovec iov[2] = {
-			{ .iov_base = o->j.buf + off, .iov_len = off < o->j.len ? o->j.len - off : 0 },
+			{ .iov_base = o->j.buf + off,
+			  .iov_len = off < o->j.len ? o->j.len - off : 0 },
 			{ .iov_base = "\n", .iov_len = 1 },
 		};
 		ssize_t n = writev(o->fd, iov, 2);
@@ -208,24 +209,27 @@ static void put_flags(struct json *j, uint64_t f)
 		uint64_t bit;
 		const char *name;
 	} names[] = {
-		{ O_CREAT, "O_CREAT" },	      { O_EXCL, "O_EXCL" },	  { O_TRUNC, "O_TRUNC" },
-		{ O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" }, { O_DIRECT, "O_DIRECT" },
-		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_CLOEXEC, "O_CLOEXEC" },  { O_NOATIME, "O_NOATIME" },
-		{ O_PATH, "O_PATH" },
+		{ O_CREAT, "O_CREAT" },	      { O_EXCL, "O_EXCL" },
+		{ O_TRUNC, "O_TRUNC" },	      { O_APPEND, "O_APPEND" },
+		{ O_NONBLOCK, "O_NONBLOCK" }, { O_DIRECT, "O_DIRECT" },
+		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_CLOEXEC, "O_CLOEXEC" },
+		{ O_NOATIME, "O_NOATIME" },   { O_PATH, "O_PATH" },
 	};
 	size_t i;
 
 	json__arr_begin(j, "open_flags");
-	json__str(j, NULL, (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY" :
-			   (f & O_ACCMODE) == O_RDWR ? "O_RDWR" : "O_RDONLY");
+	json__str(j, NULL,
+		  (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+		  : (f & O_ACCMODE) == O_RDWR ? "O_RDWR"
+					      : "O_RDONLY");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((f & names[i].bit) == names[i].bit)
 			json__str(j, NULL, names[i].name);
 	json__arr_end(j);
 }
 
-void output__open_event(struct kw_output *o, const struct kw_decoded *d,
-			const struct pki_file *f, const struct kw_verdict *v)
+void output__open_event(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f,
+			const struct kw_verdict *v)
 {
 	const struct kw_event *e = d->raw;
 	const struct kw_proc *p = &e->proc;
@@ -250,8 +254,8 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 
 	if (attempt)
 		snprintf(msg, sizeof(msg), "%s denied opening %s (%s, %s) by %s (pid %u, uid %u)",
-			 d->exe[0] ? d->exe : comm, fpath, role, errno_name(e->ret), comm,
-			 p->tgid, p->uid);
+			 d->exe[0] ? d->exe : comm, fpath, role, errno_name(e->ret), comm, p->tgid,
+			 p->uid);
 	else
 		snprintf(msg, sizeof(msg), "%s read of %s (%s) by %s (pid %u, uid %u): %s",
 			 v->expected ? "Expected" : "Unexpected", fpath, role,
@@ -259,8 +263,10 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 	json__str(j, "message", msg);
 
 	json__obj_begin(j, "rule");
-	json__str(j, "name", attempt ? RULE_ATTEMPT : v->expected ? RULE_EXPECTED :
-							       RULE_UNEXPECTED);
+	json__str(j, "name",
+		  attempt	? RULE_ATTEMPT
+		  : v->expected ? RULE_EXPECTED
+				: RULE_UNEXPECTED);
 	json__str(j, "ruleset", "keywatch");
 	json__obj_end(j);
 
@@ -313,8 +319,10 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d,
 
 	json__obj_begin(j, "keywatch");
 	json__str(j, "verdict", v->expected && !attempt ? "expected" : "unexpected");
-	json__str(j, "reason", attempt ? "an open of a watched key was denied; attempts are "
-					 "reported whoever makes them" : v->reason);
+	json__str(j, "reason",
+		  attempt ? "an open of a watched key was denied; attempts are "
+			    "reported whoever makes them"
+			  : v->reason);
 	json__obj_begin(j, "key");
 	json__str(j, "role", role);
 	json__arr_begin(j, "expected_readers");
@@ -411,8 +419,10 @@ void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w)
 	size_t i;
 
 	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, false);
-	snprintf(msg, sizeof(msg), "watch set changed: %zu added, %zu removed, %zu changed; "
-		 "%zu files watched", d->nadded, d->nremoved, d->nchanged, watch__count(w));
+	snprintf(msg, sizeof(msg),
+		 "watch set changed: %zu added, %zu removed, %zu changed; "
+		 "%zu files watched",
+		 d->nadded, d->nremoved, d->nchanged, watch__count(w));
 	json__str(j, "message", msg);
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "watched", watch__count(w));

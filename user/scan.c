@@ -192,7 +192,8 @@ static void print_table(const struct pki_inventory *inv, const struct pki_findin
 			rfc3339(f->cert.not_after, na, sizeof(na));
 			printf("  cert ");
 			tprint(f->cert.subject);
-			printf(" until %s%s", na, f->chain == 0 ? " (does NOT chain to its CA)" : "");
+			printf(" until %s%s", na,
+			       f->chain == 0 ? " (does NOT chain to its CA)" : "");
 		}
 		putchar('\n');
 		for (k = 0; k < f->nlinks; k++) {
@@ -263,8 +264,10 @@ int scan__run(int argc, char **argv)
 		case 'f':
 			fail_on = pki__severity_parse(optarg);
 			if (fail_on < 0) {
-				fprintf(stderr, "keywatch: scan: --fail-on: %s: not one of low, "
-					"medium, high, critical\n", optarg);
+				fprintf(stderr,
+					"keywatch: scan: --fail-on: %s: not one of low, "
+					"medium, high, critical\n",
+					optarg);
 				return 2;
 			}
 			break;

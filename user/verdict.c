@@ -44,15 +44,16 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 	}
 	if (f->nreaders == 0) {
 		snprintf(v->reason, sizeof(v->reason),
-			 "no component reads %s at run time, so every reader is unexpected", f->role);
+			 "no component reads %s at run time, so every reader is unexpected",
+			 f->role);
 		return;
 	}
 	for (i = 0; i < f->nreaders; i++) {
 		const struct pki_reader *r = &f->readers[i];
 
 		if (off < sizeof(names))
-			off += snprintf(names + off, sizeof(names) - off, "%s%s (%s)", i ? ", " : "",
-					r->component, r->binary);
+			off += snprintf(names + off, sizeof(names) - off, "%s%s (%s)",
+					i ? ", " : "", r->component, r->binary);
 		if (!exe[0] || strcmp(r->binary, exe))
 			continue;
 		if (r->expires && r->expires <= now) {
@@ -69,9 +70,10 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 			if (memcmp(exe_sha256, r->sha256, 32)) {
 				hex(r->sha256, want);
 				hex(exe_sha256, got);
-				snprintf(v->reason, sizeof(v->reason),
-					 "%s has SHA-256 %.12s…, not the %.12s… pinned for %s by %s",
-					 exe, got, want, r->component, r->source);
+				snprintf(
+					v->reason, sizeof(v->reason),
+					"%s has SHA-256 %.12s…, not the %.12s… pinned for %s by %s",
+					exe, got, want, r->component, r->source);
 				return;
 			}
 		}
