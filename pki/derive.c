@@ -237,6 +237,38 @@ int pki__reader_add(struct pki_file *f, const char *component, const char *binar
 	return 0;
 }
 
+/* A hostPath volume covers every inventory file at or below its path. */
+static void mount_visible(struct pki_inventory *inv, const struct pki_ref *ref)
+{
+	size_t i, l = strlen(ref->path);
+
+	while (l > 1 && ref->path[l - 1] == '/')
+		l--;
+	for (i = 0; i < inv->n; i++) {
+		struct pki_file *f = &inv->files[i];
+		struct pki_mount *m;
+		int k;
+
+		if (strncmp(f->path, ref->path, l) || (f->path[l] != '/' && f->path[l] != 0))
+			continue;
+		for (k = 0; k < f->nvisible; k++)
+			if (!strcmp(f->visible[k].component, ref->component))
+				break;
+		if (k < f->nvisible || f->nvisible == PKI_MAX_READERS)
+			continue;
+		m = &f->visible[f->nvisible];
+		m->component = strdup(ref->component);
+		m->source = strdup(ref->source);
+		m->read_only = ref->read_only;
+		if (!m->component || !m->source) {
+			free(m->component);
+			free(m->source);
+			continue;
+		}
+		f->nvisible++;
+	}
+}
+
 static bool component_configured(const struct pki_refs *refs, const char *component)
 {
 	size_t i;
@@ -250,6 +282,7 @@ static bool component_configured(const struct pki_refs *refs, const char *compon
 int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 {
 	struct kubelet_cfg kcfg = { .rotate = -1 };
+	char config[PATH_MAX] = KUBELET_CONFIG;
 	struct pki_refs refs = { 0 };
 	const char *const *dp;
 	size_t i, p;
@@ -259,7 +292,11 @@ int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 	for (dp = kubelet_dropins; *dp; dp++)
 		have_kubelet |= parse_node_file(inv, *dp, p_kubelet_flags, NULL, &refs);
 	have_kubelet |= parse_node_file(inv, KUBELET_FLAGS_ENV, p_kubelet_flags, NULL, &refs);
-	have_kubelet |= parse_node_file(inv, KUBELET_CONFIG, p_kubelet_config, &kcfg, &refs);
+	/* The drop-in's --config names the KubeletConfiguration; kubeadm's path otherwise. */
+	for (i = 0; i < refs.n; i++)
+		if (refs.v[i].kind == PKI_REF_READS && strstr(refs.v[i].source, " --config"))
+			snprintf(config, sizeof(config), "%s", refs.v[i].path);
+	have_kubelet |= parse_node_file(inv, config, p_kubelet_config, &kcfg, &refs);
 	snprintf(inv->static_pod_path, sizeof(inv->static_pod_path), "%s",
 		 kcfg.static_pod_path[0] ? kcfg.static_pod_path : DEFAULT_STATIC_POD_PATH);
 	inv->rotate_certificates = kcfg.rotate;
@@ -270,7 +307,11 @@ int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 		const struct pki_ref *ref = &refs.v[i];
 		struct pki_file *f;
 
-		if (ref->kind != PKI_REF_READS || !ref->component[0])
+		if (ref->kind == PKI_REF_MOUNTS) {
+			mount_visible(inv, ref);
+			continue;
+		}
+		if (!ref->component[0])
 			continue;
 		f = inv_file_at(inv, ref->path);
 		if (f)

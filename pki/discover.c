@@ -62,6 +62,10 @@ void pki__free(struct pki_inventory *inv)
 			free(f->readers[l].binary);
 			free(f->readers[l].source);
 		}
+		for (l = 0; l < f->nvisible; l++) {
+			free(f->visible[l].component);
+			free(f->visible[l].source);
+		}
 	}
 	free(inv->files);
 	if (inv->rootfd >= 0)

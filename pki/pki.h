@@ -83,6 +83,14 @@ struct pki_file {
 	char cert_path[PATH_MAX];   /* node path the certificate was read from */
 	int chain;		    /* 1 signed by expected_ca, 0 not, -1 not checked */
 	char expected_ca[PATH_MAX]; /* node path of the CA certificate it should chain to */
+	/* pki__derive: containers whose hostPath volumes make this file visible. Visibility is
+	 * not use: the apiserver sees every key in pki/ and reads a few. */
+	struct pki_mount {
+		char *component;
+		char *source; /* "manifest:line volume k8s-certs" */
+		bool read_only;
+	} visible[PKI_MAX_READERS];
+	int nvisible;
 };
 
 struct pki_diag {

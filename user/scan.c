@@ -101,8 +101,11 @@ static void print_json(const struct pki_inventory *inv, const struct pki_finding
 			json__str(&j, "issuer", f->cert.issuer);
 			if (f->cert.sans[0])
 				json__str(&j, "sans", f->cert.sans);
+			if (f->cert.key_usage[0])
+				json__str(&j, "key_usage", f->cert.key_usage);
 			if (f->cert.ext_key_usage[0])
 				json__str(&j, "ext_key_usage", f->cert.ext_key_usage);
+			json__bool(&j, "is_ca", f->cert.is_ca);
 			json__str(&j, "key_type", f->cert.key_type);
 			rfc3339(f->cert.not_before, buf, sizeof(buf));
 			json__str(&j, "not_before", buf);
@@ -132,6 +135,15 @@ static void print_json(const struct pki_inventory *inv, const struct pki_finding
 				json__str(&j, "expires", buf);
 			}
 			json__bool(&j, "sha256_pinned", r->has_sha256);
+			json__obj_end(&j);
+		}
+		json__arr_end(&j);
+		json__arr_begin(&j, "visible_to");
+		for (k = 0; k < f->nvisible; k++) {
+			json__obj_begin(&j, NULL);
+			json__str(&j, "component", f->visible[k].component);
+			json__bool(&j, "read_only", f->visible[k].read_only);
+			json__str(&j, "source", f->visible[k].source);
 			json__obj_end(&j);
 		}
 		json__arr_end(&j);
@@ -199,6 +211,13 @@ static void print_table(const struct pki_inventory *inv, const struct pki_findin
 		for (k = 0; k < f->nlinks; k++) {
 			printf("          via ");
 			tprint(f->links[k]);
+			putchar('\n');
+		}
+		if (f->nvisible) {
+			printf("          visible to:");
+			for (k = 0; k < f->nvisible; k++)
+				printf(" %s%s", f->visible[k].component,
+				       f->visible[k].read_only ? "" : " (read-write)");
 			putchar('\n');
 		}
 		if (!f->nreaders)

@@ -106,8 +106,13 @@ static void file_release(struct pki_file *f)
 		free(f->readers[l].binary);
 		free(f->readers[l].source);
 	}
+	for (l = 0; l < f->nvisible; l++) {
+		free(f->visible[l].component);
+		free(f->visible[l].source);
+	}
 	f->nlinks = 0;
 	f->nreaders = 0;
+	f->nvisible = 0;
 }
 
 void watch__free(struct kw_watchtab *w)
@@ -277,6 +282,7 @@ int watch__apply(struct kw_watchtab *w, struct pki_inventory *inv)
 		*slot->retired = old.files[slot->idx]; /* moves links and readers */
 		old.files[slot->idx].nlinks = 0;
 		old.files[slot->idx].nreaders = 0;
+		old.files[slot->idx].nvisible = 0;
 		slot->since = ++w->seq;
 		diff_add(&w->diff.removed, &w->diff.nremoved, slot->retired->path);
 	}

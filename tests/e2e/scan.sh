@@ -42,6 +42,11 @@ expect "etcd/server.key chains to the etcd CA" "$(f /etc/kubernetes/pki/etcd/ser
 	'.certificate.ca == "/etc/kubernetes/pki/etcd/ca.crt"' '.certificate.chains_to_ca == true' \
 	'.expected_readers[0].component == "etcd"'
 
+expect "etcd/ca.key: visible to three containers (etcd read-write), read by none" "$(f /etc/kubernetes/pki/etcd/ca.key)" \
+	'[.visible_to[].component] | sort == ["etcd","kube-apiserver","kube-controller-manager"]' \
+	'.visible_to | map(select(.component == "etcd")) | .[0].read_only == false' \
+	'.expected_readers == []' '(.certificate.key_usage | contains("keyCertSign"))' '.certificate.is_ca == true'
+
 # ---- joined control plane and worker
 tests/gen-layout.sh -k joined -a ecdsa "$WORK/joined"
 js=$(scan --root "$WORK/joined")

@@ -42,4 +42,5 @@ for bin in "$@"; do
 		fail=$((fail + 1))
 	fi
 done
+printf 'fuzz: %d passed, %d failed\n' $(($# - fail)) "$fail"
 [ "$fail" = 0 ]
