@@ -38,18 +38,18 @@
 
 #include "pki.h"
 
-#define CFG_MAX_INPUT PKI_KUBECONFIG_MAX /* any config file we read: real ones are a few KiB */
-#define CFG_MAX_DEPTH 64
-#define CFG_MAX_NODES 65536
-#define CFG_MAX_ANCHORS 64
+#define CFG_MAX_INPUT	   PKI_KUBECONFIG_MAX /* any config file we read: real ones are a few KiB */
+#define CFG_MAX_DEPTH	   64
+#define CFG_MAX_NODES	   65536
+#define CFG_MAX_ANCHORS	   64
 #define CFG_MAX_ANCHOR_LEN 128
-#define CFG_MAX_REFS 1024	/* per call; a kubeadm manifest has ~25 */
-#define CFG_BUDGET (1UL << 20) /* pairs and items looked at per call */
-#define FLAGS_MAX_LINE (64 * 1024)
+#define CFG_MAX_REFS	   1024	       /* per call; a kubeadm manifest has ~25 */
+#define CFG_BUDGET	   (1UL << 20) /* pairs and items looked at per call */
+#define FLAGS_MAX_LINE	   (64 * 1024)
 
 #define KUBELET_COMPONENT "kubelet"
-#define KUBELET_BINARY "/usr/bin/kubelet"
-#define IMAGE_BIN_DIR "/usr/local/bin/"
+#define KUBELET_BINARY	  "/usr/bin/kubelet"
+#define IMAGE_BIN_DIR	  "/usr/local/bin/"
 
 /* One parse: everything the walkers share. */
 struct cfg {
@@ -99,7 +99,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct cfg *c, const char 
 
 /* line and col 1-based. */
 __attribute__((format(printf, 4, 5))) static int fail_at(struct cfg *c, size_t line, size_t col,
-							  const char *fmt, ...)
+							 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -110,7 +110,7 @@ __attribute__((format(printf, 4, 5))) static int fail_at(struct cfg *c, size_t l
 }
 
 __attribute__((format(printf, 3, 4))) static int fail_mark(struct cfg *c, const yaml_mark_t *m,
-							    const char *fmt, ...)
+							   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -243,8 +243,9 @@ static int prescan(struct cfg *c)
 			break;
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.type == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor
-								     : ev.data.sequence_start.anchor;
+			anchor = ev.type == YAML_MAPPING_START_EVENT
+					 ? ev.data.mapping_start.anchor
+					 : ev.data.sequence_start.anchor;
 			nodes++;
 			if (++depth > CFG_MAX_DEPTH)
 				ret = fail_mark(c, &ev.start_mark, "nested deeper than %d levels",
@@ -270,7 +271,8 @@ static int prescan(struct cfg *c)
 		if (!ret && anchor)
 			ret = anchor_add(c, a, anchor, &ev.start_mark);
 		if (!ret && nodes > CFG_MAX_NODES)
-			ret = fail_mark(c, &ev.start_mark, "more than %d YAML nodes", CFG_MAX_NODES);
+			ret = fail_mark(c, &ev.start_mark, "more than %d YAML nodes",
+					CFG_MAX_NODES);
 		yaml_event_delete(&ev);
 	}
 	parser_done(&p, c->wipe);
@@ -343,7 +345,8 @@ static void cfg_init(struct cfg *c, const char *name, const unsigned char *buf, 
 	c->name = name ? name : "(config)";
 	c->err = err;
 	c->errlen = errlen;
-	c->buf = buf;
+	/* libyaml asserts on a NULL input even of length 0. */
+	c->buf = buf ? buf : (const unsigned char *)"";
 	c->len = buf ? len : 0;
 	c->wipe = wipe;
 	c->budget = CFG_BUDGET;
@@ -361,7 +364,8 @@ static void cfg_done(struct cfg *c)
 		if (c->wipe)
 			for (n = c->doc.nodes.start; n < c->doc.nodes.top; n++)
 				if (n->type == YAML_SCALAR_NODE && n->data.scalar.length)
-					OPENSSL_cleanse(n->data.scalar.value, n->data.scalar.length);
+					OPENSSL_cleanse(n->data.scalar.value,
+							n->data.scalar.length);
 		yaml_document_delete(&c->doc);
 		c->loaded = false;
 	}
@@ -386,7 +390,10 @@ struct field {
 	size_t off;
 };
 
-#define FIELD(type_, key_, ytype, member) { key_, ytype, offsetof(type_, member) }
+#define FIELD(type_, key_, ytype, member)            \
+	{                                            \
+		key_, ytype, offsetof(type_, member) \
+	}
 
 static const char *want_name(yaml_node_type_t t)
 {
@@ -450,22 +457,23 @@ static int get_fields(struct cfg *c, const yaml_node_t *map, const struct field 
 	return 0;
 }
 
+static size_t nitems(const yaml_node_t *seq)
+{
+	return (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+}
+
 /* The i-th item of a sequence, charged to the budget. NULL (with err set) on failure. */
-static yaml_node_t *item(struct cfg *c, const yaml_node_t *seq, const yaml_node_item_t *it)
+static yaml_node_t *item(struct cfg *c, const yaml_node_t *seq, size_t i)
 {
 	yaml_node_t *n;
 
 	if (charge(c, seq))
 		return NULL;
-	n = yaml_document_get_node(&c->doc, *it);
+	n = yaml_document_get_node(&c->doc, seq->data.sequence.items.start[i]);
 	if (!n)
 		fail_node(c, seq, "broken YAML document");
 	return n;
 }
-
-#define for_items(seq, it) \
-	for (const yaml_node_item_t *it = (seq)->data.sequence.items.start; \
-	     it < (seq)->data.sequence.items.top; it++)
 
 /* A scalar used as a string: NUL bytes would silently truncate it, so they are errors. */
 static int str_of(struct cfg *c, const yaml_node_t *n, const char *what, const char **s,
@@ -499,10 +507,10 @@ static int copy_str(struct cfg *c, const yaml_node_t *n, const char *what, char 
 /* YAML 1.1 booleans, as sigs.k8s.io/yaml reads them; quoted ones are strings. -1: neither. */
 static int bool_of(const yaml_node_t *n)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y",
-					   "on", "On", "ON", NULL };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "n", "N",
-					  "off", "Off", "OFF", NULL };
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES",
+					   "y",	   "Y",	   "on",   "On",  "ON",	 NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no",  "No",  "NO",
+					  "n",	   "N",	    "off",   "Off", "OFF", NULL };
 	size_t i;
 
 	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -713,6 +721,7 @@ static int volume_mount(struct cfg *c, const struct argv *av, const yaml_node_t 
 {
 	struct mount m = { 0 };
 	int ro = 0;
+	size_t i;
 
 	if (get_fields(c, n, mount_fields, &m, 5))
 		return -1;
@@ -725,11 +734,11 @@ static int volume_mount(struct cfg *c, const struct argv *av, const yaml_node_t 
 	}
 	if (!volumes)
 		return 0;
-	for_items(volumes, it) {
+	for (i = 0; i < nitems(volumes); i++) {
 		struct volume v = { 0 };
 		struct host_path hp = { 0 };
 		char what[128];
-		const yaml_node_t *vn = item(c, volumes, it);
+		const yaml_node_t *vn = item(c, volumes, i);
 		const char *path;
 		size_t plen;
 		int wlen;
@@ -753,15 +762,13 @@ static int volume_mount(struct cfg *c, const struct argv *av, const yaml_node_t 
 			return 0; /* not a node path we can name */
 		if (memchr(v.name->data.scalar.value, '\0', v.name->data.scalar.length))
 			return fail_node(c, v.name, "volume name contains a NUL byte");
-		wlen = snprintf(what, sizeof(what), "volume %.*s",
-				(int)v.name->data.scalar.length,
+		wlen = snprintf(what, sizeof(what), "volume %.*s", (int)v.name->data.scalar.length,
 				(const char *)v.name->data.scalar.value);
 		if (wlen < 0 || (size_t)wlen >= sizeof(what))
 			return fail_node(c, v.name, "volume name longer than %zu bytes",
 					 sizeof(what) - sizeof("volume "));
 		return add_ref(c, &hp.path->start_mark, &hp.path->start_mark, PKI_REF_MOUNTS,
-			       av->component, av->binary, path, plen, what, (size_t)wlen,
-			       ro == 1);
+			       av->component, av->binary, path, plen, what, (size_t)wlen, ro == 1);
 	}
 	return 0;
 }
@@ -772,7 +779,7 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 	struct argv av = { 0 };
 	char component[sizeof(((struct pki_ref *)0)->component)];
 	char binary[PATH_MAX];
-	size_t idx = (size_t)(n - c->doc.nodes.start);
+	size_t idx = (size_t)(n - c->doc.nodes.start), i;
 
 	/* The same node listed twice (an alias) is the same container: do it once. */
 	if (c->seen[idx])
@@ -790,8 +797,8 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 	if (ct.command) {
 		bool first = true;
 
-		for_items(ct.command, it) {
-			const yaml_node_t *a = item(c, ct.command, it);
+		for (i = 0; i < nitems(ct.command); i++) {
+			const yaml_node_t *a = item(c, ct.command, i);
 
 			if (!a)
 				return -1;
@@ -801,16 +808,16 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 		}
 	}
 	if (ct.args) {
-		for_items(ct.args, it) {
-			const yaml_node_t *a = item(c, ct.args, it);
+		for (i = 0; i < nitems(ct.args); i++) {
+			const yaml_node_t *a = item(c, ct.args, i);
 
 			if (!a || argument(c, &av, a))
 				return -1;
 		}
 	}
 	if (ct.mounts) {
-		for_items(ct.mounts, it) {
-			const yaml_node_t *m = item(c, ct.mounts, it);
+		for (i = 0; i < nitems(ct.mounts); i++) {
+			const yaml_node_t *m = item(c, ct.mounts, i);
 
 			if (!m || volume_mount(c, &av, m, volumes))
 				return -1;
@@ -824,7 +831,7 @@ static int manifest(struct cfg *c)
 	struct pod pod = { 0 };
 	struct spec spec = { 0 };
 	const yaml_node_t *lists[2];
-	size_t i;
+	size_t i, j;
 
 	if (load(c))
 		return -1;
@@ -846,8 +853,8 @@ static int manifest(struct cfg *c)
 	for (i = 0; i < 2; i++) {
 		if (!lists[i])
 			continue;
-		for_items(lists[i], it) {
-			const yaml_node_t *ctr = item(c, lists[i], it);
+		for (j = 0; j < nitems(lists[i]); j++) {
+			const yaml_node_t *ctr = item(c, lists[i], j);
 
 			if (!ctr || container(c, ctr, spec.volumes))
 				return -1;
@@ -856,8 +863,8 @@ static int manifest(struct cfg *c)
 	return 0;
 }
 
-int pki__manifest_refs(const char *name, const unsigned char *buf, size_t len,
-		       struct pki_refs *out, char *err, size_t errlen)
+int pki__manifest_refs(const char *name, const unsigned char *buf, size_t len, struct pki_refs *out,
+		       char *err, size_t errlen)
 {
 	struct cfg c;
 	int ret;
@@ -942,7 +949,8 @@ static int kubelet_config(struct cfg *c, char *spp, size_t splen, int *rotate)
 		int b = bool_of(kc.rotate);
 
 		if (b < 0)
-			return fail_node(c, kc.rotate, "rotateCertificates: expected true or false");
+			return fail_node(c, kc.rotate,
+					 "rotateCertificates: expected true or false");
 		if (rotate)
 			*rotate = b;
 	}
@@ -1261,6 +1269,7 @@ static int kc_user(struct cfg *c, const yaml_node_t *n, struct pki_kubeconfig *k
 static int kubeconfig(struct cfg *c, struct pki_kubeconfig *kc)
 {
 	struct kubeconfig k = { 0 };
+	size_t i;
 
 	if (load(c))
 		return -1;
@@ -1269,18 +1278,18 @@ static int kubeconfig(struct cfg *c, struct pki_kubeconfig *kc)
 	if (get_fields(c, c->root, kubeconfig_fields, &k, 1))
 		return -1;
 	if (k.users) {
-		for_items(k.users, it) {
-			const yaml_node_t *u = item(c, k.users, it);
+		for (i = 0; i < nitems(k.users); i++) {
+			const yaml_node_t *u = item(c, k.users, i);
 
 			if (!u || kc_user(c, u, kc))
 				return -1;
 		}
 	}
 	if (k.clusters) {
-		for_items(k.clusters, it) {
+		for (i = 0; i < nitems(k.clusters); i++) {
 			struct named_cluster nc = { 0 };
 			struct cluster cl = { 0 };
-			const yaml_node_t *n = item(c, k.clusters, it);
+			const yaml_node_t *n = item(c, k.clusters, i);
 
 			if (!n || get_fields(c, n, named_cluster_fields, &nc, 2))
 				return -1;
