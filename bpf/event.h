@@ -51,6 +51,7 @@ enum kw_hook {
 #define KW_EVF_EXE_TRUNC  (1u << 1) /* exe[] walk hit KW_EXE_DEPTH or KW_EXE_OFF_MAX */
 #define KW_EVF_NO_PATH	  (1u << 2) /* the syscall takes no path (open_by_handle_at) */
 #define KW_EVF_PATH_FAULT (1u << 3) /* the path pointer could not be read */
+#define KW_EVF_EXE_CACHED (1u << 4) /* exe[] omitted: sent before for this (tgid, start, exe) */
 
 /* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
 enum kw_stat {
@@ -59,6 +60,12 @@ enum kw_stat {
 	KW_STAT_ATTEMPTS_SEEN = 2,  /* EACCES/EPERM opens examined */
 	KW_STAT_FD_LOOKUP_FAIL = 3, /* fd → file lookup failed after a successful open */
 	KW_STAT__MAX = 8,
+};
+
+/* Value of the `exe_announced` map, keyed by tgid. */
+struct kw_exe_seen {
+	__u64 start_ns;
+	struct kw_file_id exe;
 };
 
 /* Process context captured in the kernel at the time of the event. */

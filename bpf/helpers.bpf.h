@@ -23,12 +23,15 @@ static __always_inline void kw__stat_inc(__u32 slot)
 		*v += 1; /* per-CPU slot: no atomic needed */
 }
 
-/* The struct file installed at fd in the current task's table, or NULL. */
-static __always_inline struct file *kw__fd_file(struct task_struct *task, long fd)
+/*
+ * The struct file installed at fd in the current task's table, or NULL. task->files->fdt->fd
+ * are plain loads through the task's BTF pointer (no helper call); only the slot itself, at a
+ * variable index, needs a probe read.
+ */
+static __always_inline struct file *kw__fd_file(long fd)
 {
-	struct files_struct *files = BPF_CORE_READ(task, files);
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-	struct file **fdarr = BPF_CORE_READ(fdt, fd);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fdarr = task->files->fdt->fd;
 	struct file *file = NULL;
 
 	bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]);
@@ -192,6 +195,24 @@ static __always_inline long kw__path_copy(struct kw_event *e, const char *upath)
 	return n - 1;
 }
 
+/* Has this process, running this executable, already had its exe path sent? (An exec keeps the
+ * tgid and start time but changes the exe, so the exe's identity is part of the check.) */
+static __always_inline bool kw__exe_known(const struct kw_proc *p)
+{
+	struct kw_exe_seen *s = bpf_map_lookup_elem(&exe_announced, &p->tgid);
+
+	return s && s->start_ns == p->start_ns && s->exe.dev == p->exe.dev &&
+	       s->exe.ino == p->exe.ino;
+}
+
+/* Called once the event carrying the path is reserved: it will reach the agent. */
+static __always_inline void kw__exe_remember(const struct kw_proc *p)
+{
+	struct kw_exe_seen s = { .start_ns = p->start_ns, .exe = p->exe };
+
+	bpf_map_update_elem(&exe_announced, &p->tgid, &s, BPF_ANY);
+}
+
 /* Reserve and fill the common part of an event; the caller sets the kind-specific fields. */
 static __always_inline struct kw_event *
 kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret, struct kw_args *a)
@@ -220,7 +241,9 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	kw__proc_fill(&e->proc, task);
 	kw__path_copy(e, a->path);
 	exe = BPF_CORE_READ(task, mm, exe_file);
-	if (exe) {
+	if (exe && kw__exe_known(&e->proc)) {
+		e->flags |= KW_EVF_EXE_CACHED;
+	} else if (exe) {
 		__u32 zero = 0;
 		struct kw_walk *w;
 
@@ -232,6 +255,8 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 			e->exe_len = w->len;
 			e->exe_depth = w->depth;
 			e->flags |= w->flags;
+			if (!(w->flags & KW_EVF_EXE_TRUNC))
+				kw__exe_remember(&e->proc);
 		}
 	}
 	return e;
@@ -246,24 +271,31 @@ static __always_inline void kw__event_send(struct kw_event *e)
 /* A successful open installed fd: report it when the file is watched. */
 static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task;
 	struct kw_file_id id;
 	struct kw_watch *w;
 	struct kw_event *e;
 	struct kw_args a;
+	struct inode *inode;
 	struct file *file;
 
-	file = kw__fd_file(task, fd);
+	file = kw__fd_file(fd);
 	if (!file) {
 		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
 		return 0;
 	}
-	kw__file_id(file, &id);
+	/* Inode number first: for every unwatched file this is the last step. */
+	inode = BPF_CORE_READ(file, f_inode);
+	id.ino = BPF_CORE_READ(inode, i_ino);
+	if (!bpf_map_lookup_elem(&watched_ino, &id.ino))
+		return 0;
+	id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	w = bpf_map_lookup_elem(&watched, &id);
 	if (!w)
 		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid)
 		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
 	kw__args(hook, &a);
 	e = kw__event_new(task, KW_EV_OPEN, hook, fd, &a);
 	if (!e)

@@ -42,6 +42,10 @@
 /* Watched (device, inode) pairs: a kubeadm node has ~40 secret files; operators may add more. */
 #define KW_MAX_WATCHED 16384
 
+/* Processes whose executable path was already sent (LRU): repeat events skip the dentry walk.
+ * The agent's own cache of those paths is larger, so a hit here is a hit there. */
+#define KW_EXE_ANNOUNCED 8192
+
 /* Ring buffer: 4 MiB holds ~2,700 open events, several seconds of a tight open loop. */
 #define KW_RINGBUF_BYTES (4u << 20)
 

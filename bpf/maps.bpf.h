@@ -13,6 +13,14 @@ struct {
 	__type(value, struct kw_watch);
 } watched SEC(".maps");
 
+/* Inode numbers of watched files: the hot path's prefilter, before the device is read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KW_MAX_WATCHED);
+	__type(key, __u64);
+	__type(value, __u32);
+} watched_ino SEC(".maps");
+
 /* Final path components of watched files, to recognise failed open attempts. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -28,6 +36,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } name_lens SEC(".maps");
+
+/* Processes whose exe path the agent already has, by tgid (see KW_EVF_EXE_CACHED). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KW_EXE_ANNOUNCED);
+	__type(key, __u32);
+	__type(value, struct kw_exe_seen);
+} exe_announced SEC(".maps");
 
 /* Events to the agent; size set by the agent before load (KW_RINGBUF_BYTES by default). */
 struct {

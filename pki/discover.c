@@ -68,6 +68,11 @@ void pki__free(struct pki_inventory *inv)
 		}
 	}
 	free(inv->files);
+	for (i = 0; i < inv->nsources; i++)
+		free(inv->sources[i]);
+	free(inv->sources);
+	inv->sources = NULL;
+	inv->nsources = 0;
 	if (inv->rootfd >= 0)
 		close(inv->rootfd);
 	inv->files = NULL;

@@ -107,6 +107,8 @@ struct pki_inventory {
 	int rotate_certificates;	    /* kubelet rotateCertificates: 1/0, -1 unknown */
 	struct pki_diag diag[PKI_MAX_DIAG]; /* problems met while reading the layout */
 	size_t ndiag;
+	char **sources; /* node paths of the configuration files derivation read */
+	size_t nsources;
 };
 
 struct pki_policy;

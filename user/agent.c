@@ -199,8 +199,9 @@ int agent__run(const struct kw_opts *o)
 		goto cleanup;
 	}
 	inotify__rearm(&a.ino, &a.w.inv, o);
+	/* The ring buffer map itself is pollable: one epoll set, no nested epoll hop per wakeup. */
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	rbfd = ring_buffer__epoll_fd(a.bpf.rb);
+	rbfd = bpf_map__fd(a.bpf.skel->maps.events);
 	ev.events = EPOLLIN;
 	ev.data.u32 = 0;
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev) < 0) {
@@ -260,5 +261,6 @@ cleanup:
 	loader__close(&a.bpf);
 	output__close(&a.out);
 	watch__free(&a.w);
+	event__cache_free();
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -142,6 +143,62 @@ static void container_id_cached(const struct kw_proc *p, char *out, size_t outle
 	snprintf(out, outlen, "%s", c->id);
 }
 
+/*
+ * Executable paths by process identity. The kernel sends a process's path once
+ * (KW_EVF_EXE_CACHED afterwards, see bpf/helpers.bpf.h); this cache is larger than the kernel's
+ * (KW_EXE_ANNOUNCED), so the kernel forgets first. A miss (agent restarted, slot collision)
+ * falls back to /proc/<pid>/exe.
+ */
+#define EXE_CACHE (4 * KW_EXE_ANNOUNCED)
+
+static struct exe_entry {
+	uint32_t tgid;
+	uint64_t start_ns, exe_dev, exe_ino;
+	char *path;
+} *exe_cache;
+
+void event__cache_free(void)
+{
+	size_t i;
+
+	for (i = 0; exe_cache && i < EXE_CACHE; i++)
+		free(exe_cache[i].path);
+	free(exe_cache);
+	exe_cache = NULL;
+}
+
+static struct exe_entry *exe_slot(const struct kw_proc *p)
+{
+	if (!exe_cache && !(exe_cache = calloc(EXE_CACHE, sizeof(*exe_cache))))
+		return NULL;
+	return &exe_cache[(p->tgid ^ (uint32_t)p->start_ns) % EXE_CACHE];
+}
+
+static bool exe_lookup(const struct kw_proc *p, char *out, size_t outlen)
+{
+	struct exe_entry *c = exe_slot(p);
+
+	if (!c || c->tgid != p->tgid || c->start_ns != p->start_ns || c->exe_dev != p->exe.dev ||
+	    c->exe_ino != p->exe.ino || !c->path)
+		return false;
+	snprintf(out, outlen, "%s", c->path);
+	return true;
+}
+
+static void exe_store(const struct kw_proc *p, const char *path)
+{
+	struct exe_entry *c = exe_slot(p);
+
+	if (!c)
+		return;
+	c->tgid = p->tgid;
+	c->start_ns = p->start_ns;
+	c->exe_dev = p->exe.dev;
+	c->exe_ino = p->exe.ino;
+	free(c->path);
+	c->path = strdup(path);
+}
+
 int event__decode(const void *data, size_t size, struct kw_decoded *d)
 {
 	const struct kw_event *e = data;
@@ -150,7 +207,15 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 		return -1;
 	d->raw = e;
 	d->exe_from_proc = false;
-	event__exe_path(e, d->exe, sizeof(d->exe));
+	d->exe[0] = 0;
+	if (e->flags & KW_EVF_EXE_CACHED) {
+		if (exe_lookup(&e->proc, d->exe, sizeof(d->exe)))
+			goto exe_done;
+	} else {
+		event__exe_path(e, d->exe, sizeof(d->exe));
+		if (d->exe[0] && !(e->flags & KW_EVF_EXE_TRUNC))
+			exe_store(&e->proc, d->exe);
+	}
 	if (e->flags & KW_EVF_EXE_TRUNC || !d->exe[0]) {
 		/* The walk stopped early: ask the kernel through /proc while the process lives. */
 		char link[64];
@@ -161,6 +226,7 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 		d->exe[n > 0 ? n : 0] = 0;
 		d->exe_from_proc = n > 0;
 	}
+exe_done:
 	container_id_cached(&e->proc, d->container_id, sizeof(d->container_id));
 	return 0;
 }

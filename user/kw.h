@@ -93,6 +93,7 @@ struct kw_decoded {
 	char container_id[72];
 };
 int event__decode(const void *data, size_t size, struct kw_decoded *d);
+void event__cache_free(void);
 void event__exe_path(const struct kw_event *e, char *out, size_t outlen);
 const char *event__hook_name(uint32_t hook);
 void event__container_id(uint32_t tgid, char *out, size_t outlen);

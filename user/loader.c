@@ -191,6 +191,16 @@ static bool inode_wanted(const struct kw_watchtab *w, const struct kw_file_id *i
 	return false;
 }
 
+static bool ino_wanted(const struct kw_watchtab *w, __u64 ino)
+{
+	size_t s;
+
+	for (s = 0; s < w->nslots; s++)
+		if (!w->slots[s].gone && w->slots[s].ino == ino)
+			return true;
+	return false;
+}
+
 /*
  * Make the kernel's maps match the watch table: upsert every watched inode (live and retired)
  * and every live name, then delete what is no longer wanted. Adding before deleting means a
@@ -199,11 +209,13 @@ static bool inode_wanted(const struct kw_watchtab *w, const struct kw_file_id *i
 int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err, size_t errlen)
 {
 	int wfd = bpf_map__fd(b->skel->maps.watched);
+	int ifd = bpf_map__fd(b->skel->maps.watched_ino);
 	int nfd = bpf_map__fd(b->skel->maps.watched_names);
 	int lfd = bpf_map__fd(b->skel->maps.name_lens);
 	__u32 lens[KW_NAME_LENS] = { 0 }, nlens = 0, k;
 	struct kw_file_id key, next;
 	struct kw_name nkey, nnext;
+	__u64 ino = 0, inonext;
 	bool first;
 	size_t s;
 
@@ -214,7 +226,12 @@ int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err,
 
 		if (slot->gone)
 			continue;
-		if (bpf_map_update_elem(wfd, &id, &v, BPF_ANY) < 0) {
+		__u64 sino = slot->ino;
+		__u32 one = 1;
+
+		/* The prefilter first: a matching inode number then always finds its entry. */
+		if (bpf_map_update_elem(ifd, &sino, &one, BPF_ANY) < 0 ||
+		    bpf_map_update_elem(wfd, &id, &v, BPF_ANY) < 0) {
 			snprintf(err, errlen, "watch inode %llu: %s", (unsigned long long)slot->ino,
 				 strerror(errno));
 			return -1;
@@ -268,6 +285,14 @@ int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err,
 		if (!inode_wanted(w, &key)) {
 			bpf_map_delete_elem(wfd, &key);
 			first = true; /* restart: the walk order changed */
+		}
+	}
+	for (first = true; bpf_map_get_next_key(ifd, first ? NULL : &ino, &inonext) == 0;
+	     first = false) {
+		ino = inonext;
+		if (!ino_wanted(w, ino)) {
+			bpf_map_delete_elem(ifd, &ino);
+			first = true;
 		}
 	}
 	for (first = true; bpf_map_get_next_key(nfd, first ? NULL : &nkey, &nnext) == 0;

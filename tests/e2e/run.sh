@@ -210,6 +210,11 @@ if agent_start "$OUT3" --root "$NODE" --heartbeat 0 --ringbuf-bytes 4096; then
 	expect "events-lost alert names the count and window" "$ev" '.event.kind == "alert"' \
 		'.keywatch.lost > 0' '.keywatch.window.start <= .keywatch.window.end' \
 		'(.message | test("unobserved"))'
+	# The kernel sends a process's exe path once; repeats reuse the agent's copy.
+	wrong=$(jq -c --argjson p "$pid" --arg x "$TRIG_EXE" \
+		'select(.process.pid == $p and .event.action == "key-open" and .process.executable != $x)' "$OUT3" | wc -l)
+	[ "$wrong" = 0 ] && [ "$got" -ge 2 ] && ok "repeat events of one process keep its executable ($got events)" ||
+		not_ok "repeat events keep the executable" "$wrong of $got wrong"
 	[ $((got + lost)) = 300 ] && [ "$lost" -gt 0 ] &&
 		ok "every open accounted for: $got delivered + $lost lost = 300" ||
 		not_ok "every open accounted for" "$got delivered + $lost lost != 300"
