@@ -155,7 +155,7 @@ static struct exe_entry {
 	uint32_t tgid;
 	uint64_t start_ns, exe_dev, exe_ino;
 	char *path;
-} *exe_cache;
+} * exe_cache;
 
 void event__cache_free(void)
 {

@@ -22,7 +22,7 @@
  * close of every file in it (~200 ns on each read of a *.crt beside the keys); those are
  * watched on the files that matter instead: the secrets and the configuration files read.
  */
-#define KW_DIR_MASK                                                                     \
+#define KW_DIR_MASK                                                                            \
 	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | \
 	 IN_ONLYDIR)
 #define KW_FILE_MASK (IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
