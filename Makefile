@@ -127,7 +127,7 @@ $(OUTPUT)/tests/kwtrig: tests/e2e/kwtrig.c | $(OUTPUT)/tests
 unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS) $(UNIT_SAN_BINS)
 
-E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh
+E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh tests/e2e/restart.sh
 
 # Every suite against the plain agent, then against the ASan+UBSan agent; all run even if one
 # fails, and make fails if any did.

@@ -59,7 +59,16 @@ enum kw_stat {
 	KW_STAT_RINGBUF_FULL = 1,   /* events lost: ring buffer full */
 	KW_STAT_ATTEMPTS_SEEN = 2,  /* EACCES/EPERM opens examined */
 	KW_STAT_FD_LOOKUP_FAIL = 3, /* fd → file lookup failed after a successful open */
+	/* Written by the agent (CPU 0's slot), kept in the pinned map across restarts: */
+	KW_STAT_LOST_REPORTED = 4, /* ring-buffer-full events already reported as events-lost */
+	KW_STAT_ALIVE_NS = 5,	   /* CLOCK_MONOTONIC of the agent's last loop (keywatch status) */
 	KW_STAT__MAX = 8,
+};
+
+/* The `control` map: which generation of programs reports (restart without a blind window). */
+enum kw_control {
+	KW_CTL_GENERATION = 0,
+	KW_CTL__MAX = 4,
 };
 
 /* Value of the `exe_announced` map, keyed by tgid. */

@@ -14,6 +14,16 @@
 
 /* Set by the agent before load. */
 const volatile __u32 kw_agent_tgid = 0;
+const volatile __u64 kw_generation = 0;
+
+/* Is this program's generation the one reporting? Checked after a match only. */
+static __always_inline bool kw__current_generation(void)
+{
+	__u32 k = KW_CTL_GENERATION;
+	__u64 *g = bpf_map_lookup_elem(&control, &k);
+
+	return g && *g == kw_generation;
+}
 
 static __always_inline void kw__stat_inc(__u32 slot)
 {
@@ -293,7 +303,7 @@ static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
 	w = bpf_map_lookup_elem(&watched, &id);
 	if (!w)
 		return 0;
-	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid || !kw__current_generation())
 		return 0;
 	task = (struct task_struct *)bpf_get_current_task();
 	kw__args(hook, &a);
@@ -353,7 +363,7 @@ static __always_inline int kw__open_denied(enum kw_hook hook, long ret)
 	}
 	if (!id)
 		return 0;
-	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid || !kw__current_generation())
 		return 0;
 	e = kw__event_new(task, KW_EV_ATTEMPT, hook, ret, &a);
 	if (!e)

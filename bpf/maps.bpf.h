@@ -51,6 +51,18 @@ struct {
 	__uint(max_entries, KW_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/*
+ * Set by the agent (enum kw_control). A restarted agent attaches its programs next to the pinned
+ * ones of its predecessor, then flips KW_CTL_GENERATION to its own: exactly one generation
+ * reports at any time, and none is ever missing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KW_CTL__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} control SEC(".maps");
+
 /* Per-CPU counters (enum kw_stat): every event sent and every one that could not be. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -20,11 +20,14 @@
 #define KW_REFRESH_SETTLE_MS 200
 
 volatile sig_atomic_t kw_quit;
+volatile sig_atomic_t kw_reload;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	kw_quit = 1;
+	if (sig == SIGHUP)
+		kw_reload = 1;
+	else
+		kw_quit = 1;
 }
 
 /* Signal handlers only set a flag; the poll loop acts on it. */
@@ -35,6 +38,7 @@ int agent__run_signals(const struct kw_opts *o)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return agent__run(o);
 }
@@ -83,7 +87,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		unsigned char sha[32];
 		bool have_sha = false;
 
-		f = watch__file(&a->w, d.raw->watch_id, &retired);
+		f = watch__file(&a->w, d.raw->watch_id, d.raw->file.dev, d.raw->file.ino, &retired);
 		if (verdict__wants_digest(f, d.exe))
 			have_sha = digest__exe(d.raw->proc.tgid, sha) == 0;
 		verdict__decide(f, d.exe, have_sha ? sha : NULL, (long long)time(NULL), &v);
@@ -109,10 +113,14 @@ static void check_lost(struct agent *a)
 	a->c.ringbuf_full = st[KW_STAT_RINGBUF_FULL];
 	a->c.attempts_seen = st[KW_STAT_ATTEMPTS_SEEN];
 	a->c.fd_lookup_fail = st[KW_STAT_FD_LOOKUP_FAIL];
+	/* What was reported lives in the (possibly pinned) map: a restarted agent reports the
+	 * losses of its downtime, and none twice. */
+	a->lost_reported = st[KW_STAT_LOST_REPORTED];
 	if (a->c.ringbuf_full > a->lost_reported) {
 		uint64_t n = a->c.ringbuf_full - a->lost_reported;
 
 		a->lost_reported = a->c.ringbuf_full;
+		loader__stat_set(&a->bpf, KW_STAT_LOST_REPORTED, a->lost_reported);
 		a->c.lost += n;
 		output__events_lost(&a->out, n, a->lost_since, now);
 		a->c.alerts++;
@@ -129,6 +137,8 @@ static void refresh(struct agent *a)
 	a->refresh_at = 0;
 	if (watch__build(&inv, a->o, err, sizeof(err)) < 0) {
 		log_warnx("refresh: %s (keeping the previous watch set)", err);
+		output__config_invalid(&a->out, err);
+		a->c.alerts++;
 		pki__free(&inv);
 		return;
 	}
@@ -153,7 +163,7 @@ int agent__run(const struct kw_opts *o)
 	struct pki_inventory inv;
 	struct epoll_event ev, evs[4];
 	char err[PATH_MAX + 256];
-	uint64_t next_hb;
+	uint64_t next_hb, next_alive = 0;
 	int rc = 1, e, ep = -1, rbfd, i;
 	size_t d;
 
@@ -185,10 +195,12 @@ int agent__run(const struct kw_opts *o)
 	}
 	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 ||
 	    loader__load(&a.bpf, o, err, sizeof(err)) < 0 ||
-	    loader__sync_watch(&a.bpf, &a.w, err, sizeof(err)) < 0) {
+	    loader__sync_watch(&a.bpf, &a.w, err, sizeof(err)) < 0 ||
+	    loader__activate(&a.bpf, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		goto cleanup;
 	}
+	loader__tracefs_release(&a.bpf);
 	a.bpf.rb = ring_buffer__new(bpf_map__fd(a.bpf.skel->maps.events), on_event, &a, NULL);
 	if (!a.bpf.rb) {
 		log_warn("ring buffer");
@@ -213,7 +225,15 @@ int agent__run(const struct kw_opts *o)
 		log_warn("epoll");
 		goto cleanup;
 	}
+	/* Everything privileged is done: keep only what reading the layout, /proc and the maps
+	 * needs (README "Least privilege"). */
+	if (!o->keep_privileges && privdrop__apply(err, sizeof(err)) < 0) {
+		log_warnx("dropping privileges: %s", err);
+		goto cleanup;
+	}
 	a.lost_since = mono_ns();
+	loader__stat_set(&a.bpf, KW_STAT_ALIVE_NS, mono_ns());
+	next_alive = mono_ns() + 1000000000ull;
 	output__watch_started(&a.out, &a.w, KW_BACKEND_TRACEPOINT, &a.bpf);
 	log_info("watching %zu files under %s (%d hooks)", a.w.inv.n, o->root, a.bpf.nhooks);
 	next_hb = mono_ns() + (uint64_t)o->heartbeat_s * 1000000000u;
@@ -239,6 +259,15 @@ int agent__run(const struct kw_opts *o)
 			}
 		}
 		check_lost(&a);
+		if (kw_reload) {
+			kw_reload = 0;
+			log_info("SIGHUP: reloading the policy and the layout");
+			a.refresh_at = mono_ns();
+		}
+		if (mono_ns() >= next_alive) {
+			loader__stat_set(&a.bpf, KW_STAT_ALIVE_NS, mono_ns());
+			next_alive = mono_ns() + 1000000000ull;
+		}
 		if (a.refresh_at && mono_ns() >= a.refresh_at) {
 			ring_buffer__consume(
 				a.bpf.rb); /* events first, attributed to the old set */
@@ -253,6 +282,7 @@ int agent__run(const struct kw_opts *o)
 	/* Drain what the kernel already produced before detaching. */
 	ring_buffer__consume(a.bpf.rb);
 	check_lost(&a);
+	loader__stat_set(&a.bpf, KW_STAT_ALIVE_NS, 0); /* status: stopped, not stale */
 	rc = 0;
 cleanup:
 	if (ep >= 0)

@@ -14,6 +14,7 @@
 #include "pki.h"
 
 #define KW_BACKEND_TRACEPOINT "tracepoint"
+#define KW_PIN_DIR	      "/sys/fs/bpf/keywatch"
 #define KW_POLL_MS	      100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
 #define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
 #define KW_MAX_WATCH_ARGS     256
@@ -21,11 +22,14 @@
 struct kw_opts {
 	const char *root;
 	const char *policy;
+	const char *pin_dir; /* pin maps and links here (restart without a blind window) */
+	bool unpin;
 	const char *output;
 	const char *watch[KW_MAX_WATCH_ARGS];
 	int nwatch;
 	bool log_expected;
 	bool check_only;
+	bool keep_privileges;
 	int verbose;
 	int heartbeat_s;
 	unsigned int ringbuf_bytes;
@@ -33,6 +37,7 @@ struct kw_opts {
 
 /* main.c */
 extern volatile sig_atomic_t kw_quit;
+extern volatile sig_atomic_t kw_reload;
 int agent__run_signals(const struct kw_opts *o);
 
 /* watch.c: the watch set: a pki inventory behind slots with stable ids */
@@ -63,7 +68,8 @@ uint64_t watch__kdev(dev_t dev);
 /* A fresh inventory: discovery, policy, --watch, derivation. -1 with err on bad configuration. */
 int watch__build(struct pki_inventory *inv, const struct kw_opts *o, char *err, size_t errlen);
 int watch__apply(struct kw_watchtab *w, struct pki_inventory *inv);
-const struct pki_file *watch__file(const struct kw_watchtab *w, uint32_t id, bool *retired);
+const struct pki_file *watch__file(const struct kw_watchtab *w, uint32_t id, uint64_t kdev,
+				   uint64_t ino, bool *retired);
 /* The watched file with this basename whose node path best matches what the process passed. */
 const struct pki_file *watch__by_name(const struct kw_watchtab *w, const char *opened);
 size_t watch__count(const struct kw_watchtab *w);
@@ -119,6 +125,7 @@ struct kw_watchtab;
 void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const char *backend,
 			   const struct kw_bpf *b);
 void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w);
+void output__config_invalid(struct kw_output *o, const char *why);
 void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns);
 struct kw_counters {
 	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
@@ -142,11 +149,18 @@ struct kw_bpf {
 	uint32_t verified_insns[KW_HOOK__MAX];
 	int nhooks;
 	bool mounted_tracefs;
+	const char *pin_dir; /* when pinning */
+	__u64 generation;
 };
 int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen);
 int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen);
 int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err, size_t errlen);
 void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX]);
+int loader__activate(struct kw_bpf *b, char *err, size_t errlen);
+void loader__tracefs_release(struct kw_bpf *b);
+int loader__unpin(const char *dir);
+/* Write an agent-owned counter slot (CPU 0's value; the others zero). */
+void loader__stat_set(struct kw_bpf *b, enum kw_stat slot, uint64_t v);
 void loader__close(struct kw_bpf *b);
 
 /* inotify.c: changes in the layout's directories */
@@ -163,6 +177,13 @@ void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv,
 		    const struct kw_opts *o);
 int inotify__drain(struct kw_inotify *in);
 void inotify__close(struct kw_inotify *in);
+
+/* privdrop.c */
+int privdrop__apply(char *err, size_t errlen);
+#define KW_KEPT_CAPS "cap_dac_read_search,cap_sys_ptrace,cap_bpf"
+
+/* status.c */
+int status__run(int argc, char **argv);
 
 /* scan.c */
 int scan__run(int argc, char **argv);

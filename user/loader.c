@@ -7,8 +7,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -70,6 +74,16 @@ int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* tracefs is needed only to resolve tracepoint ids at attach time: undo our mount right after. */
+void loader__tracefs_release(struct kw_bpf *b)
+{
+	if (!b->mounted_tracefs)
+		return;
+	if (umount2(TRACEFS, MNT_DETACH) < 0)
+		log_warn("unmount %s", TRACEFS);
+	b->mounted_tracefs = false;
+}
+
 /* "tracepoint/syscalls/sys_exit_openat" → does TRACEFS/events/syscalls/sys_exit_openat exist? */
 static bool tracepoint_exists(const char *sec)
 {
@@ -88,6 +102,64 @@ static __u32 info_insns(const struct kw_bpf *b)
 	return b->verified_insns[b->nhooks - 1];
 }
 
+/* Maps that outlive an agent when pinned: the ring buffer (with its consumer position, so a
+ * restarted agent drains what was produced while it was down), the watch set, the counters and
+ * the generation word. Scratch maps and the exe-announced cache start fresh. */
+static struct bpf_map *pinnable(struct open_bpf *skel, int i)
+{
+	struct bpf_map *m[] = {
+		skel->maps.events,	  skel->maps.watched,	skel->maps.watched_ino,
+		skel->maps.watched_names, skel->maps.name_lens, skel->maps.stats,
+		skel->maps.control,
+	};
+
+	return i < (int)(sizeof(m) / sizeof(m[0])) ? m[i] : NULL;
+}
+
+static int bpffs_at(const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *slash;
+	struct statfs sf;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = 0;
+	if (statfs(parent, &sf) == 0 && sf.f_type == BPF_FS_MAGIC)
+		goto mkdir;
+	if (strcmp(parent, "/sys/fs/bpf") ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
+		snprintf(err, errlen, "%s is not on a bpf filesystem (mount bpffs at /sys/fs/bpf)",
+			 dir);
+		return -1;
+	}
+	log_info("mounted bpffs at /sys/fs/bpf");
+mkdir:
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int loader__unpin(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	if (rmdir(dir) < 0)
+		return -1;
+	log_info("%s: removed %d pinned objects; the programs are detached", dir, n);
+	return 0;
+}
+
 int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
@@ -100,6 +172,24 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 		return -1;
 	}
 	b->skel->rodata->kw_agent_tgid = (__u32)getpid();
+	while (getrandom(&b->generation, sizeof(b->generation), 0) != sizeof(b->generation) ||
+	       !b->generation)
+		;
+	b->skel->rodata->kw_generation = b->generation;
+	if (o->pin_dir) {
+		int i;
+
+		if (bpffs_at(o->pin_dir, err, errlen) < 0)
+			return -1;
+		for (i = 0; pinnable(b->skel, i); i++) {
+			struct bpf_map *m = pinnable(b->skel, i);
+			char p[PATH_MAX];
+
+			snprintf(p, sizeof(p), "%s/%s", o->pin_dir, bpf_map__name(m));
+			bpf_map__set_pin_path(m, p);
+		}
+		b->pin_dir = o->pin_dir;
+	}
 	if (o->ringbuf_bytes)
 		bpf_map__set_max_entries(b->skel->maps.events, o->ringbuf_bytes);
 	bpf_object__for_each_program (prog, b->skel->obj) {
@@ -112,8 +202,11 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 	}
 	e = open_bpf__load(b->skel);
 	if (e) {
-		snprintf(err, errlen, "load BPF programs: %s (run with -vv for the verifier log)",
-			 strerror(-e));
+		snprintf(err, errlen, "load BPF programs: %s (run with -vv for the verifier log%s)",
+			 strerror(-e),
+			 o->pin_dir ? "; maps pinned by an incompatible version are removed with "
+				      "`keywatch run --unpin`"
+				    : "");
 		return -1;
 	}
 	bpf_object__for_each_program (prog, b->skel->obj) {
@@ -144,6 +237,35 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 	if (b->nhooks == 0) {
 		snprintf(err, errlen, "no open hook could be attached");
 		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make this generation the one reporting, then (when pinning) replace the predecessor's pinned
+ * links with ours. Both generations are attached in between; the generation word decides which
+ * one reports, so no open is missed and none is reported twice.
+ */
+int loader__activate(struct kw_bpf *b, char *err, size_t errlen)
+{
+	__u32 k = KW_CTL_GENERATION;
+	int i;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.control), &k, &b->generation, BPF_ANY) <
+	    0) {
+		snprintf(err, errlen, "control map: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; b->pin_dir && i < b->nlinks; i++) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/link_%s", b->pin_dir, b->hooks[i]);
+		if (unlink(p) == 0)
+			log_info("%s: replaced the previous agent's link", p);
+		if (bpf_link__pin(b->links[i], p) < 0) {
+			snprintf(err, errlen, "pin %s: %s", p, strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -322,17 +444,34 @@ void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX])
 	}
 }
 
+void loader__stat_set(struct kw_bpf *b, enum kw_stat slot, uint64_t v)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(b->skel->maps.stats);
+	__u32 k = slot;
+
+	if (ncpu <= 0)
+		return;
+	__u64 vals[ncpu];
+
+	memset(vals, 0, sizeof(vals));
+	vals[0] = v;
+	bpf_map_update_elem(fd, &k, vals, BPF_ANY);
+}
+
 void loader__close(struct kw_bpf *b)
 {
 	int i;
 
 	if (b->rb)
 		ring_buffer__free(b->rb);
-	for (i = 0; i < b->nlinks; i++)
+	for (i = 0; i < b->nlinks; i++) {
+		/* Pinned links keep the programs attached for the next agent. */
+		if (b->pin_dir)
+			bpf_link__disconnect(b->links[i]);
 		bpf_link__destroy(b->links[i]);
+	}
 	if (b->skel)
 		open_bpf__destroy(b->skel);
-	if (b->mounted_tracefs && umount2(TRACEFS, MNT_DETACH) < 0)
-		log_warn("unmount %s", TRACEFS);
+	loader__tracefs_release(b);
 	memset(b, 0, sizeof(*b));
 }

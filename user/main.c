@@ -18,6 +18,7 @@ static void usage(FILE *f)
 		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
 		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
 		"                     [--fail-on low|medium|high|critical]\n"
+		"       keywatch status [--pin-dir DIR] [--json]\n"
 		"       keywatch demo\n"
 		"       keywatch --help | --version\n"
 		"\n"
@@ -33,6 +34,10 @@ static void usage(FILE *f)
 		"event)\n"
 		"  --heartbeat SECONDS heartbeat state events (default %d, 0 disables)\n"
 		"  --ringbuf-bytes N   kernel ring buffer size (power of two; default 4 MiB)\n"
+		"  --pin-dir DIR       pin programs and maps in DIR (bpffs, e.g. " KW_PIN_DIR "):\n"
+		"                      a restarted agent drains what happened while it was down\n"
+		"  --unpin             remove the pinned state (default " KW_PIN_DIR ") and exit\n"
+		"  --keep-privileges   don't drop capabilities after attaching\n"
 		"  -n                  check the configuration and exit\n"
 		"  -v                  more logging on stderr (-vv: libbpf debug)\n"
 		"scan  print the secret files, who may read each and why, and posture findings;\n"
@@ -62,6 +67,9 @@ static int cmd_run(int argc, char **argv)
 		{ "log-expected", no_argument, NULL, 'e' },
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "ringbuf-bytes", required_argument, NULL, 'R' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "unpin", no_argument, NULL, 'U' },
+		{ "keep-privileges", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,6 +120,15 @@ static int cmd_run(int argc, char **argv)
 			o.ringbuf_bytes = (unsigned int)v;
 			break;
 		}
+		case 'P':
+			o.pin_dir = optarg;
+			break;
+		case 'U':
+			o.unpin = true;
+			break;
+		case 'K':
+			o.keep_privileges = true;
+			break;
 		case 'n':
 			o.check_only = true;
 			break;
@@ -131,6 +148,15 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	log_init(o.verbose, "keywatch");
+	if (o.unpin) {
+		const char *dir = o.pin_dir ? o.pin_dir : KW_PIN_DIR;
+
+		if (loader__unpin(dir) < 0) {
+			log_warn("unpin %s", dir);
+			return 1;
+		}
+		return 0;
+	}
 	return agent__run_signals(&o);
 }
 
@@ -150,6 +176,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return status__run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "scan"))
 		return scan__run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "demo")) {

@@ -438,6 +438,20 @@ void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w)
 	output__emit(o);
 }
 
+void output__config_invalid(struct kw_output *o, const char *why)
+{
+	struct json *j = &o->j;
+
+	head(o, ts(CLOCK_REALTIME), "alert", "config-invalid", PKI_SEV_HIGH, NULL, false);
+	json__str(j, "message",
+		  "the new configuration is invalid; the previous one stays in force");
+	json__obj_begin(j, "keywatch");
+	json__str(j, "reason", why);
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
 void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns)
 {
 	struct json *j = &o->j;

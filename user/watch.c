@@ -47,13 +47,24 @@ int watch__build(struct pki_inventory *inv, const struct kw_opts *o, char *err, 
 	return 0;
 }
 
-const struct pki_file *watch__file(const struct kw_watchtab *w, uint32_t id, bool *retired)
+/*
+ * The file an event names. The id is a hint: events queued by a previous agent (pinned maps,
+ * restart) carry its ids, so the (device, inode) the kernel matched decides.
+ */
+const struct pki_file *watch__file(const struct kw_watchtab *w, uint32_t id, uint64_t kdev,
+				   uint64_t ino, bool *retired)
 {
-	const struct kw_slot *s;
+	const struct kw_slot *s = NULL;
+	size_t i;
 
-	if (id >= w->nslots)
+	if (id < w->nslots && w->slots[id].kdev == kdev && w->slots[id].ino == ino &&
+	    !w->slots[id].gone)
+		s = &w->slots[id];
+	for (i = 0; !s && i < w->nslots; i++)
+		if (!w->slots[i].gone && w->slots[i].kdev == kdev && w->slots[i].ino == ino)
+			s = &w->slots[i];
+	if (!s)
 		return NULL;
-	s = &w->slots[id];
 	if (retired)
 		*retired = s->retired != NULL;
 	if (s->retired)
