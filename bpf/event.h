@@ -62,6 +62,7 @@ enum kw_stat {
 	/* Written by the agent (CPU 0's slot), kept in the pinned map across restarts: */
 	KW_STAT_LOST_REPORTED = 4, /* ring-buffer-full events already reported as events-lost */
 	KW_STAT_ALIVE_NS = 5,	   /* CLOCK_MONOTONIC of the agent's last loop (keywatch status) */
+	KW_STAT_LAST_EVENT_NS = 6, /* per CPU: bpf_ktime_get_ns() of the last event sent (max) */
 	KW_STAT__MAX = 8,
 };
 

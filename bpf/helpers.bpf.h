@@ -274,6 +274,11 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 
 static __always_inline void kw__event_send(struct kw_event *e)
 {
+	__u32 slot = KW_STAT_LAST_EVENT_NS;
+	__u64 *last = bpf_map_lookup_elem(&stats, &slot);
+
+	if (last)
+		*last = e->ktime_ns;
 	kw__stat_inc(KW_STAT_EVENTS);
 	bpf_ringbuf_submit(e, 0);
 }

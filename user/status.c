@@ -38,7 +38,7 @@ int status__run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = KW_PIN_DIR;
-	uint64_t st[KW_STAT__MAX] = { 0 }, alive_age_ms = UINT64_MAX;
+	uint64_t st[KW_STAT__MAX] = { 0 }, alive_age_ms = UINT64_MAX, event_age_ms = UINT64_MAX;
 	int ch, sfd, wfd, ncpu = libbpf_num_possible_cpus(), nlinks = 0;
 	char links[1024] = "";
 	size_t off = 0, watched = 0;
@@ -97,8 +97,12 @@ int status__run(int argc, char **argv)
 
 		for (i = 0; i < KW_STAT__MAX; i++)
 			if (bpf_map_lookup_elem(sfd, &i, vals) == 0)
-				for (c = 0; c < ncpu; c++)
-					st[i] += vals[c];
+				for (c = 0; c < ncpu; c++) {
+					if (i == KW_STAT_LAST_EVENT_NS) /* a time: the latest */
+						st[i] = vals[c] > st[i] ? vals[c] : st[i];
+					else
+						st[i] += vals[c];
+				}
 		close(sfd);
 	}
 	wfd = pinned(dir, "watched");
@@ -114,6 +118,13 @@ int status__run(int argc, char **argv)
 		uint64_t n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 
 		alive_age_ms = n > st[KW_STAT_ALIVE_NS] ? (n - st[KW_STAT_ALIVE_NS]) / 1000000 : 0;
+	}
+	if (st[KW_STAT_LAST_EVENT_NS]) {
+		uint64_t n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+
+		event_age_ms = n > st[KW_STAT_LAST_EVENT_NS]
+				       ? (n - st[KW_STAT_LAST_EVENT_NS]) / 1000000
+				       : 0;
 	}
 	ok = nlinks > 0 && alive_age_ms <= KW_STATUS_STALE_S * 1000u;
 	if (json) {
@@ -131,6 +142,8 @@ int status__run(int argc, char **argv)
 		json__uint(&j, "lost_reported", st[KW_STAT_LOST_REPORTED]);
 		if (alive_age_ms != UINT64_MAX)
 			json__uint(&j, "agent_last_seen_ms", alive_age_ms);
+		if (event_age_ms != UINT64_MAX)
+			json__uint(&j, "last_event_ms_ago", event_age_ms);
 		json__bool(&j, "healthy", ok);
 		json__obj_end(&j);
 		printf("%s\n", j.err ? "{}" : j.buf);
@@ -142,6 +155,10 @@ int status__run(int argc, char **argv)
 		       (unsigned long long)st[KW_STAT_EVENTS],
 		       (unsigned long long)st[KW_STAT_RINGBUF_FULL],
 		       (unsigned long long)st[KW_STAT_LOST_REPORTED]);
+		if (event_age_ms == UINT64_MAX)
+			printf("last event: none\n");
+		else
+			printf("last event: %llu ms ago\n", (unsigned long long)event_age_ms);
 		if (alive_age_ms == UINT64_MAX)
 			printf("agent:     never seen\n");
 		else

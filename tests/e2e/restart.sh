@@ -31,7 +31,7 @@ n=$(ls "$PIN" | grep -c '^link_')
 "$KEYWATCH" status --pin-dir "$PIN" --json >"$WORK/status.json"
 rc=$?
 expect "status: attached, watching, healthy, exit 0" "$(cat "$WORK/status.json")" "($rc == 0)" \
-	'.attached == 5' '.watched == 19' '.healthy == true'
+	'.attached == 5' '.watched == 19' '.healthy == true' '.agent_last_seen_ms < 5000'
 
 # SIGHUP with a broken policy: the old one stays, and an alert says why
 printf 'watch: [\n' >"$POLICY"
@@ -44,6 +44,10 @@ trig open "$NODE/etc/kubernetes/pki/ca.crt"
 ev=$(wait_event "$WORK/a.json" "$TRIG_PID" key-open)
 expect "the previous policy's extra file is still watched" "$ev" '.file.path == "/etc/kubernetes/pki/ca.crt"'
 printf 'watch:\n  - /etc/kubernetes/pki/ca.crt\n' >"$POLICY"
+
+"$KEYWATCH" status --pin-dir "$PIN" --json >"$WORK/status2.json"
+expect "status after events: counts them and says when the last one was" "$(cat "$WORK/status2.json")" \
+	'.events >= 1' '.last_event_ms_ago < 10000'
 
 # Stop the agent; the pinned programs keep recording.
 agent_stop
