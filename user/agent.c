@@ -227,7 +227,7 @@ int agent__run(const struct kw_opts *o)
 	}
 	/* Everything privileged is done: keep only what reading the layout, /proc and the maps
 	 * needs (README "Least privilege"). */
-	if (!o->keep_privileges && privdrop__apply(err, sizeof(err)) < 0) {
+	if (!o->keep_privileges && privdrop__apply(o->user, err, sizeof(err)) < 0) {
 		log_warnx("dropping privileges: %s", err);
 		goto cleanup;
 	}

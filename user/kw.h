@@ -30,6 +30,7 @@ struct kw_opts {
 	bool log_expected;
 	bool check_only;
 	bool keep_privileges;
+	const char *user; /* switch to this user after attach (keeps descriptors) */
 	int verbose;
 	int heartbeat_s;
 	unsigned int ringbuf_bytes;
@@ -179,7 +180,7 @@ int inotify__drain(struct kw_inotify *in);
 void inotify__close(struct kw_inotify *in);
 
 /* privdrop.c */
-int privdrop__apply(char *err, size_t errlen);
+int privdrop__apply(const char *user, char *err, size_t errlen);
 #define KW_KEPT_CAPS "cap_dac_read_search,cap_sys_ptrace,cap_bpf"
 
 /* status.c */

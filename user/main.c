@@ -38,6 +38,7 @@ static void usage(FILE *f)
 		"                      a restarted agent drains what happened while it was down\n"
 		"  --unpin             remove the pinned state (default " KW_PIN_DIR ") and exit\n"
 		"  --keep-privileges   don't drop capabilities after attaching\n"
+		"  --user USER         run as USER after attaching (keeps its descriptors)\n"
 		"  -n                  check the configuration and exit\n"
 		"  -v                  more logging on stderr (-vv: libbpf debug)\n"
 		"scan  print the secret files, who may read each and why, and posture findings;\n"
@@ -70,6 +71,7 @@ static int cmd_run(int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "unpin", no_argument, NULL, 'U' },
 		{ "keep-privileges", no_argument, NULL, 'K' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,6 +130,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'K':
 			o.keep_privileges = true;
+			break;
+		case 'u':
+			o.user = optarg;
 			break;
 		case 'n':
 			o.check_only = true;

@@ -85,6 +85,19 @@ c=$(jq -c --argjson p "$TRIG_PID" 'select(.process.pid == $p)' "$WORK/b.json" | 
 [ "$c" = 1 ] && ok "an open after the restart is reported exactly once" || not_ok "once" "$c times"
 agent_stop
 
+# A service user after attach: same three capabilities, uid switched, still alerting.
+agent_start "$WORK/c.json" --root "$NODE" --heartbeat 0 --user nobody ||
+	{ not_ok "agent with --user nobody starts" "see above"; }
+if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
+	st=/proc/$AGENT_PID/status
+	v="$(awk '/^Uid:/{print $2,$3,$4}' "$st") $(sed -n 's/^CapEff:\s*//p' "$st")"
+	trig open "$CA"
+	ev=$(wait_event "$WORK/c.json" "$TRIG_PID" key-open)
+	expect "--user nobody: uid 65534, caps kept, still alerting ($v)" "$ev" \
+		"(\"$v\" == \"65534 65534 65534 0000008000080004\")" '.event.kind == "alert"'
+	agent_stop
+fi
+
 # --unpin removes everything: the pinned links' programs are gone afterwards.
 ids=$(for l in "$PIN"/link_*; do bpftool link show pinned "$l" -j 2>/dev/null | jq -r .prog_id; done)
 "$KEYWATCH" run --unpin --pin-dir "$PIN"
