@@ -246,6 +246,11 @@ static void print_table(const struct pki_inventory *inv, const struct pki_findin
 	}
 }
 
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct pki_file *)a)->path, ((const struct pki_file *)b)->path);
+}
+
 int scan__run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -309,6 +314,8 @@ int scan__run(int argc, char **argv)
 		return 2;
 	}
 	pki__identify(&inv);
+	qsort(inv.files, inv.n, sizeof(inv.files[0]),
+	      by_path); /* stable output for people and diffs */
 	pki__findings(&inv, &fs);
 	if (verify)
 		verify_keys(&inv, &fs);
