@@ -17,7 +17,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libssl-dev libyaml-dev \
-	libcmocka-dev pkg-config openssl make gcc libclang-rt-14-dev util-linux mount jq
+	libcmocka-dev pkg-config openssl make gcc libclang-rt-14-dev util-linux mount jq \
+	python3-yaml systemd man-db logrotate
 PKG_LIBS := libbpf libelf zlib libssl libcrypto yaml-0.1
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -52,7 +53,8 @@ UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/san/%,$(UNIT_SRCS))
 .DELETE_ON_ERROR:
 # Keep the BPF objects and skeletons: they are intermediates of a chain, not throwaways.
 .SECONDARY:
-.PHONY: all deps demo test unit e2e verifier bench vmlinux clean format check-format fuzz
+.PHONY: all deps demo test unit e2e verifier bench vmlinux clean format check-format fuzz \
+	install uninstall deploy-check
 
 all: keywatch
 
@@ -153,6 +155,49 @@ bench: deps
 $(OUTPUT)/bench/kwbench: tests/bench/kwbench.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lm
+
+# ---- install (issue 8: packaging) -------------------------------------------------------------
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+INSTALL ?= install
+# Installing on this machine (no DESTDIR) also creates the keywatch user; SYSUSERS= skips that.
+SYSUSERS ?= systemd-sysusers
+
+install: keywatch
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/keywatch $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) -m 0755 keywatch $(DESTDIR)$(BINDIR)/keywatch
+	$(INSTALL) -m 0644 docs/keywatch.8 $(DESTDIR)$(MANDIR)/man8/keywatch.8
+	sed -e 's|/usr/bin/keywatch|$(BINDIR)/keywatch|g' -e 's|/etc/keywatch/|$(SYSCONFDIR)/keywatch/|g' \
+		deploy/systemd/keywatch.service > $(DESTDIR)$(UNITDIR)/keywatch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/keywatch.service
+	$(INSTALL) -m 0644 deploy/sysusers/keywatch.conf $(DESTDIR)$(SYSUSERSDIR)/keywatch.conf
+	$(INSTALL) -m 0644 deploy/logrotate/keywatch $(DESTDIR)$(SYSCONFDIR)/logrotate.d/keywatch
+	@for f in policy.yaml keywatch.yaml; do \
+		if [ -e $(DESTDIR)$(SYSCONFDIR)/keywatch/$$f ]; then \
+			echo "  keeping $(DESTDIR)$(SYSCONFDIR)/keywatch/$$f"; \
+		else \
+			sed 's|/etc/keywatch/|$(SYSCONFDIR)/keywatch/|g' deploy/etc/$$f \
+				> $(DESTDIR)$(SYSCONFDIR)/keywatch/$$f && \
+			chmod 0644 $(DESTDIR)$(SYSCONFDIR)/keywatch/$$f; \
+		fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ -n "$(SYSUSERS)" ] && command -v $(SYSUSERS) >/dev/null; then \
+		$(SYSUSERS) $(SYSUSERSDIR)/keywatch.conf; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/keywatch $(DESTDIR)$(MANDIR)/man8/keywatch.8 \
+		$(DESTDIR)$(UNITDIR)/keywatch.service $(DESTDIR)$(SYSUSERSDIR)/keywatch.conf \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/keywatch
+	@echo "kept $(SYSCONFDIR)/keywatch/; the pinned programs stay attached until 'keywatch run --unpin'"
+
+deploy-check: keywatch
+	$(Q)tests/deploy/check.sh ./keywatch
 
 # ---- fuzzing (libFuzzer) --------------------------------------------------
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

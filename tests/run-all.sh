@@ -25,8 +25,9 @@ stage "format" 60 make --no-print-directory check-format
 stage "unit" 600 make --no-print-directory unit
 stage "e2e" 900 make --no-print-directory e2e
 stage "fuzz smoke" 300 make --no-print-directory fuzz FUZZ_SECONDS=10
+stage "deploy" 180 make --no-print-directory deploy-check
 
-read -r p f < <(awk '/^(unit|e2e|fuzz)[^:]*: [0-9]+ passed, [0-9]+ failed/ {
+read -r p f < <(awk '/^(unit|e2e|fuzz|deploy)[^:]*: [0-9]+ passed, [0-9]+ failed/ {
 	for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i - 1); if ($(i) ~ /^failed/) f += $(i - 1) }
 } END { print p + 0, f + 0 }' "$log")
 if [ "$status" != 0 ] && [ "$f" = 0 ]; then

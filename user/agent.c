@@ -193,6 +193,7 @@ int agent__run(const struct kw_opts *o)
 		watch__free(&a.w);
 		return 2;
 	}
+	a.out.falco = o->falco;
 	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 ||
 	    loader__load(&a.bpf, o, err, sizeof(err)) < 0 ||
 	    loader__sync_watch(&a.bpf, &a.w, err, sizeof(err)) < 0 ||

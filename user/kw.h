@@ -25,6 +25,7 @@ struct kw_opts {
 	const char *pin_dir; /* pin maps and links here (restart without a blind window) */
 	bool unpin;
 	const char *output;
+	bool falco;
 	const char *watch[KW_MAX_WATCH_ARGS];
 	int nwatch;
 	bool log_expected;
@@ -116,6 +117,7 @@ struct kw_output {
 	uint64_t seq;
 	int64_t mono_to_real; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t write_errors;
+	bool falco; /* --format falco */
 };
 int output__open(struct kw_output *o, const char *path, char *err, size_t errlen);
 void output__close(struct kw_output *o);
@@ -135,6 +137,14 @@ struct kw_counters {
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
 /* Append one ready line; one write(2) per event so concurrent readers never see half a line. */
 int output__emit(struct kw_output *o);
+
+/* output_falco.c: --format falco */
+void falco__begin(struct kw_output *o, int64_t real_ns, const char *rule, int severity,
+		  const char *message, bool credential);
+void falco__end(struct kw_output *o, const char *action);
+void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f,
+		       const struct kw_verdict *v, const char *rule, int severity,
+		       const char *message);
 
 /* loader.c: the kernel side */
 struct open_bpf;

@@ -13,8 +13,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: keywatch run [--root DIR] [--policy FILE] [--output PATH|-] [--watch "
-		"PATH]...\n"
+		"usage: keywatch run [--root DIR] [--policy FILE] [--output PATH|-] [--format "
+		"ecs|falco]\n"
+		"                    [--watch PATH]... [--pin-dir DIR] [--unpin] [--user USER]\n"
 		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
 		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
 		"                     [--fail-on low|medium|high|critical]\n"
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 		"  --policy FILE       operator policy: extra readers (maintenance windows), "
 		"files\n"
 		"  --output PATH|-     JSON lines to PATH (created 0600, appended) or stdout (-)\n"
+		"  --format ecs|falco  ECS (default) or Falco's JSON output (for Falcosidekick)\n"
 		"  --watch PATH        also watch this node path (repeatable)\n"
 		"  --log-expected      also report reads by expected components (event.kind "
 		"event)\n"
@@ -69,6 +71,7 @@ static int cmd_run(int argc, char **argv)
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "ringbuf-bytes", required_argument, NULL, 'R' },
 		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "unpin", no_argument, NULL, 'U' },
 		{ "keep-privileges", no_argument, NULL, 'K' },
 		{ "user", required_argument, NULL, 'u' },
@@ -124,6 +127,15 @@ static int cmd_run(int argc, char **argv)
 		}
 		case 'P':
 			o.pin_dir = optarg;
+			break;
+		case 'F':
+			if (!strcmp(optarg, "falco")) {
+				o.falco = true;
+			} else if (strcmp(optarg, "ecs")) {
+				fprintf(stderr, "keywatch: --format: %s: not ecs or falco\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'U':
 			o.unpin = true;

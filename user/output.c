@@ -247,11 +247,8 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		sev = 21;
 	else if (attempt)
 		sev = sev > PKI_SEV_HIGH ? PKI_SEV_HIGH : PKI_SEV_MEDIUM;
-	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
-	     attempt ? "failure" : "success", true);
 	memcpy(comm, p->comm, KW_COMM_LEN);
 	comm[KW_COMM_LEN] = 0;
-
 	if (attempt)
 		snprintf(msg, sizeof(msg), "%s denied opening %s (%s, %s) by %s (pid %u, uid %u)",
 			 d->exe[0] ? d->exe : comm, fpath, role, errno_name(e->ret), comm, p->tgid,
@@ -260,6 +257,16 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		snprintf(msg, sizeof(msg), "%s read of %s (%s) by %s (pid %u, uid %u): %s",
 			 v->expected ? "Expected" : "Unexpected", fpath, role,
 			 d->exe[0] ? d->exe : comm, p->tgid, p->uid, v->reason);
+	if (o->falco) {
+		falco__open_event(o, d, f, v,
+				  attempt	? RULE_ATTEMPT
+				  : v->expected ? RULE_EXPECTED
+						: RULE_UNEXPECTED,
+				  sev, msg);
+		return;
+	}
+	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
+	     attempt ? "failure" : "success", true);
 	json__str(j, "message", msg);
 
 	json__obj_begin(j, "rule");
@@ -371,9 +378,16 @@ void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, con
 	size_t i;
 	int h;
 
-	head(o, ts(CLOCK_REALTIME), "state", "watch-started", 0, NULL, false);
 	snprintf(msg, sizeof(msg), "keywatch watching %zu files with the %s backend", inv->n,
 		 backend);
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), "keywatch watch started", 0, msg, false);
+		json__uint(j, "keywatch.watched", watch__count(w));
+		json__str(j, "keywatch.backend", backend);
+		falco__end(o, "watch-started");
+		return;
+	}
+	head(o, ts(CLOCK_REALTIME), "state", "watch-started", 0, NULL, false);
 	json__str(j, "message", msg);
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "watched", watch__count(w));
@@ -442,6 +456,14 @@ void output__config_invalid(struct kw_output *o, const char *why)
 {
 	struct json *j = &o->j;
 
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), "keywatch configuration invalid", PKI_SEV_HIGH,
+			     "the new configuration is invalid; the previous one stays in force",
+			     false);
+		json__str(j, "keywatch.reason", why);
+		falco__end(o, "config-invalid");
+		return;
+	}
 	head(o, ts(CLOCK_REALTIME), "alert", "config-invalid", PKI_SEV_HIGH, NULL, false);
 	json__str(j, "message",
 		  "the new configuration is invalid; the previous one stays in force");
@@ -457,11 +479,19 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 	struct json *j = &o->j;
 	char msg[256];
 
-	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, false);
 	snprintf(msg, sizeof(msg),
 		 "%llu open events could not be delivered by the kernel; watched keys may have "
 		 "been opened unobserved in this window",
 		 (unsigned long long)lost);
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), RULE_LOST, PKI_SEV_HIGH, msg, false);
+		json__uint(j, "keywatch.lost", lost);
+		json__int(j, "keywatch.window_start", (int64_t)since_ns + o->mono_to_real);
+		json__int(j, "keywatch.window_end", (int64_t)until_ns + o->mono_to_real);
+		falco__end(o, "events-lost");
+		return;
+	}
+	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, false);
 	json__str(j, "message", msg);
 	json__obj_begin(j, "rule");
 	json__str(j, "name", RULE_LOST);
@@ -483,6 +513,16 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 {
 	struct json *j = &o->j;
 
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), "keywatch heartbeat", 0, "keywatch alive",
+			     false);
+		json__uint(j, "keywatch.watched", watched);
+		json__uint(j, "keywatch.events", c->events);
+		json__uint(j, "keywatch.alerts", c->alerts);
+		json__uint(j, "keywatch.lost", c->lost);
+		falco__end(o, "heartbeat");
+		return;
+	}
 	head(o, ts(CLOCK_REALTIME), "state", "heartbeat", 0, NULL, false);
 	json__str(j, "message", "keywatch alive");
 	json__obj_begin(j, "keywatch");

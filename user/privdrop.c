@@ -81,11 +81,17 @@ int privdrop__apply(const char *user, char *err, size_t errlen)
 
 		for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
 			keep |= kept[i] == c;
-		if (!keep && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
-			snprintf(err, errlen, "drop capability %d from the bounding set: %s", c,
-				 strerror(errno));
-			return -1;
+		if (keep || prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0 || errno == EINVAL)
+			continue;
+		if (errno == EPERM) {
+			/* No CAP_SETPCAP: the bounding set stays, but capset below and no_new_privs
+			 * still leave nothing beyond the kept three to this process or its children. */
+			log_info("no CAP_SETPCAP: the capability bounding set is left as it is");
+			break;
 		}
+		snprintf(err, errlen, "drop capability %d from the bounding set: %s", c,
+			 strerror(errno));
+		return -1;
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (user && switch_user(user, err, errlen) < 0)

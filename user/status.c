@@ -79,13 +79,20 @@ int status__run(int argc, char **argv)
 		lfd = pinned(dir, de->d_name);
 		if (lfd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(lfd, &li, &ll) == 0 &&
-		    (pfd = bpf_prog_get_fd_by_id(li.prog_id)) >= 0) {
-			if (bpf_obj_get_info_by_fd(pfd, &pi, &pl) == 0 && off < sizeof(links))
+		/* The link's own info needs only CAP_BPF; the program's name needs a program fd,
+		 * which the kernel hands out only with CAP_SYS_ADMIN: fall back to the pin's name. */
+		if (bpf_obj_get_info_by_fd(lfd, &li, &ll) == 0) {
+			const char *name = de->d_name + 5;
+
+			pfd = bpf_prog_get_fd_by_id(li.prog_id);
+			if (pfd >= 0 && bpf_obj_get_info_by_fd(pfd, &pi, &pl) == 0)
+				name = pi.name;
+			if (off < sizeof(links))
 				off += snprintf(links + off, sizeof(links) - off, "%s%s",
-						nlinks ? " " : "", pi.name);
+						nlinks ? " " : "", name);
 			nlinks++;
-			close(pfd);
+			if (pfd >= 0)
+				close(pfd);
 		}
 		close(lfd);
 	}

@@ -33,7 +33,7 @@ agent_start() {
 	AGENT_PID=$!
 	local i
 	for i in $(seq 1 100); do
-		if grep -q '"action":"watch-started"' "$out" 2>/dev/null; then
+		if grep -qE '"action":"watch-started"|"keywatch.action":"watch-started"' "$out" 2>/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "$AGENT_PID" 2>/dev/null; then

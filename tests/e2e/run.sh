@@ -236,6 +236,32 @@ if agent_start "$WORK/events4.json" --root "$NODE" --heartbeat 0; then
 	[ "$rc" = 0 ] && ok "SIGINT → clean detach, exit 0" || not_ok "SIGINT → exit 0" "rc=$rc"
 fi
 
+# ---------------------------------------------------------------- --format falco
+# Falco's output shape, checked field by field with the types Falcosidekick decodes.
+OUT5=$WORK/falco.json
+if agent_start "$OUT5" --root "$NODE" --heartbeat 0 --format falco; then
+	trig open "$CA"
+	for i in $(seq 1 50); do grep -q "\"proc.pid\":$TRIG_PID," "$OUT5" && break; sleep 0.1; done
+	ev=$(jq -c --argjson p "$TRIG_PID" 'select(.output_fields["proc.pid"] == $p)' "$OUT5" | head -n1)
+	expect "--format falco: time, rule, priority, output, source, tags, hostname, output_fields" "$ev" \
+		'(.time | type == "string" and test("^[0-9-]+T[0-9:.]+Z$"))' \
+		'.rule == "Unexpected reader of a Kubernetes secret"' '.priority == "Critical"' \
+		'(.output | type == "string" and contains("/etc/kubernetes/pki/ca.key"))' \
+		'.source == "keywatch"' '(.tags | type == "array" and all(type == "string"))' \
+		'(.tags | index("T1552.004") != null)' '(.hostname | type == "string")' \
+		'(.output_fields | type == "object")' '.output_fields["fd.name"] == "/etc/kubernetes/pki/ca.key"' \
+		"(.output_fields[\"proc.exepath\"] == \"$TRIG_EXE\")" '.output_fields["keywatch.verdict"] == "unexpected"' \
+		'(.output_fields["evt.time"] | type == "number")' '.output_fields["keywatch.action"] == "key-open"'
+	first=$(head -n1 "$OUT5")
+	expect "--format falco: watch-started in the same shape" "$first" '.rule == "keywatch watch started"' \
+		'.priority == "Informational"' '.output_fields["keywatch.action"] == "watch-started"'
+	agent_stop
+else
+	not_ok "agent with --format falco starts" "see above"
+fi
+"$KEYWATCH" run --format syslog -n >/dev/null 2>&1
+[ $? = 2 ] && ok "--format with an unknown value → exit 2" || not_ok "--format bogus" "exit not 2"
+
 # ---------------------------------------------------------------- without --log-expected
 OUT2=$WORK/events2.json
 if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
