@@ -60,9 +60,10 @@ enum kw_stat {
 	KW_STAT_ATTEMPTS_SEEN = 2,  /* EACCES/EPERM opens examined */
 	KW_STAT_FD_LOOKUP_FAIL = 3, /* fd → file lookup failed after a successful open */
 	/* Written by the agent (CPU 0's slot), kept in the pinned map across restarts: */
-	KW_STAT_LOST_REPORTED = 4, /* ring-buffer-full events already reported as events-lost */
-	KW_STAT_ALIVE_NS = 5,	   /* CLOCK_MONOTONIC of the agent's last loop (keywatch status) */
-	KW_STAT_LAST_EVENT_NS = 6, /* per CPU: bpf_ktime_get_ns() of the last event sent (max) */
+	KW_STAT_LOST_REPORTED = 4,  /* ring-buffer-full events already reported as events-lost */
+	KW_STAT_ALIVE_NS = 5,	    /* CLOCK_MONOTONIC of the agent's last loop (keywatch status) */
+	KW_STAT_LAST_EVENT_NS = 6,  /* per CPU: bpf_ktime_get_ns() of the last event sent (max) */
+	KW_STAT_EXPECTED_QUIET = 7, /* expected reads counted in the kernel, not sent (cache hit) */
 	KW_STAT__MAX = 8,
 };
 
@@ -70,6 +71,15 @@ enum kw_stat {
 enum kw_control {
 	KW_CTL_GENERATION = 0,
 	KW_CTL__MAX = 4,
+};
+
+/* Key of the `expected_quiet` map: a (watched file, executable) pair the agent judged expected.
+ * The executable is its dentry (an opaque kernel address: a hard link elsewhere is another
+ * dentry, so it doesn't inherit the verdict) and its inode. */
+struct kw_expect_key {
+	struct kw_file_id file;
+	__u64 exe_dentry;
+	__u64 exe_ino;
 };
 
 /* Value of the `exe_announced` map, keyed by tgid. */
@@ -102,11 +112,12 @@ struct kw_event {
 	struct kw_file_id file; /* the watched file (OPEN); zero for ATTEMPT */
 	__s64 ret;		/* syscall return: fd or -errno */
 	__u64 open_flags;
-	__u32 watch_id;	 /* index from the watched map (OPEN) */
-	__u32 flags;	 /* KW_EVF_* */
-	__u16 path_len;	 /* bytes in path[] excluding NUL */
-	__u16 exe_len;	 /* bytes used in exe[] */
-	__u16 exe_depth; /* components in exe[] */
+	__u64 exe_dentry; /* the executable's dentry, opaque: key material for expected_quiet */
+	__u32 watch_id;	  /* index from the watched map (OPEN) */
+	__u32 flags;	  /* KW_EVF_* */
+	__u16 path_len;	  /* bytes in path[] excluding NUL */
+	__u16 exe_len;	  /* bytes used in exe[] */
+	__u16 exe_depth;  /* components in exe[] */
 	__u16 _pad;
 	char path[KW_PATH_MAX]; /* string the process passed, NUL-terminated */
 	char exe[KW_EXE_BUF];	/* exe path components, leaf first, each NUL-terminated */

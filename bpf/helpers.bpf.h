@@ -241,6 +241,7 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	e->open_flags = a->flags;
 	e->flags = 0;
 	e->watch_id = 0;
+	e->exe_dentry = 0;
 	e->path_len = 0;
 	e->exe_len = 0;
 	e->exe_depth = 0;
@@ -310,12 +311,26 @@ static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
 		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid || !kw__current_generation())
 		return 0;
+	/* An expected reader the agent has already judged: count, don't send. Plain BTF loads. */
+	struct task_struct *bt = bpf_get_current_task_btf();
+	struct file *exe = bt->mm->exe_file;
+	struct kw_expect_key ek = {
+		.file = id,
+		.exe_dentry = (__u64)exe->f_path.dentry,
+		.exe_ino = exe->f_inode->i_ino,
+	};
+
+	if (bpf_map_lookup_elem(&expected_quiet, &ek)) {
+		kw__stat_inc(KW_STAT_EXPECTED_QUIET);
+		return 0;
+	}
 	task = (struct task_struct *)bpf_get_current_task();
 	kw__args(hook, &a);
 	e = kw__event_new(task, KW_EV_OPEN, hook, fd, &a);
 	if (!e)
 		return 0;
 	e->file = id;
+	e->exe_dentry = ek.exe_dentry;
 	e->watch_id = w->id;
 	kw__event_send(e);
 	return 0;

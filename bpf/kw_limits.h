@@ -46,6 +46,10 @@
  * The agent's own cache of those paths is larger, so a hit here is a hit there. */
 #define KW_EXE_ANNOUNCED 8192
 
+/* (file, executable) pairs whose reads are expected and counted in the kernel (LRU): etcd and
+ * the apiserver re-read their keys on every TLS handshake. */
+#define KW_EXPECTED_QUIET 4096
+
 /* Ring buffer: 4 MiB holds ~2,700 open events, several seconds of a tight open loop. */
 #define KW_RINGBUF_BYTES (4u << 20)
 

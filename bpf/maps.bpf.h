@@ -45,6 +45,15 @@ struct {
 	__type(value, struct kw_exe_seen);
 } exe_announced SEC(".maps");
 
+/* Expected (file, executable) pairs, filled by the agent after its verdict: their opens are
+ * counted (KW_STAT_EXPECTED_QUIET) instead of sent. Cleared by the agent on every refresh. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KW_EXPECTED_QUIET);
+	__type(key, struct kw_expect_key);
+	__type(value, __u32);
+} expected_quiet SEC(".maps");
+
 /* Events to the agent; size set by the agent before load (KW_RINGBUF_BYTES by default). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

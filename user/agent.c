@@ -95,11 +95,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	d.file_retired = retired;
 	if (v.expected && d.raw->kind == KW_EV_OPEN) {
 		a->c.expected++;
-		if (!a->o->log_expected)
-			return 0;
+		if (a->o->log_expected)
+			goto emit;
+		/* Judged once per (file, executable): further reads are counted in the kernel.
+		 * Not for policy readers that pin a digest or expire: those are judged each time. */
+		if (!retired && v.reader && !v.reader->has_sha256 && !v.reader->expires)
+			loader__quiet_add(&a->bpf, d.raw);
+		return 0;
 	} else {
 		a->c.alerts++;
 	}
+emit:
 	output__open_event(&a->out, &d, f, &v);
 	return 0;
 }
@@ -113,6 +119,7 @@ static void check_lost(struct agent *a)
 	a->c.ringbuf_full = st[KW_STAT_RINGBUF_FULL];
 	a->c.attempts_seen = st[KW_STAT_ATTEMPTS_SEEN];
 	a->c.fd_lookup_fail = st[KW_STAT_FD_LOOKUP_FAIL];
+	a->c.expected_quiet = st[KW_STAT_EXPECTED_QUIET];
 	/* What was reported lives in the (possibly pinned) map: a restarted agent reports the
 	 * losses of its downtime, and none twice. */
 	a->lost_reported = st[KW_STAT_LOST_REPORTED];
@@ -150,6 +157,7 @@ static void refresh(struct agent *a)
 	}
 	if (loader__sync_watch(&a->bpf, &a->w, err, sizeof(err)) < 0)
 		log_warnx("refresh: %s", err);
+	loader__quiet_clear(&a->bpf);
 	inotify__rearm(&a->ino, &a->w.inv, a->o);
 	if (a->w.diff.nadded || a->w.diff.nremoved || a->w.diff.nchanged) {
 		a->c.updates++;

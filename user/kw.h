@@ -81,7 +81,8 @@ void watch__free(struct kw_watchtab *w);
 /* verdict.c */
 struct kw_verdict {
 	bool expected;
-	const char *component; /* the matching component, when expected */
+	const char *component;		 /* the matching component, when expected */
+	const struct pki_reader *reader; /* the reader that matched, when expected */
 	char reason[1024];
 };
 /* exe_sha256: the executable's digest, or NULL when not computed (see verdict__wants_digest). */
@@ -132,7 +133,7 @@ void output__config_invalid(struct kw_output *o, const char *why);
 void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns);
 struct kw_counters {
 	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
-	uint64_t updates;
+	uint64_t updates, expected_quiet;
 };
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
 /* Append one ready line; one write(2) per event so concurrent readers never see half a line. */
@@ -168,6 +169,9 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err, size_t errlen);
 void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX]);
 int loader__activate(struct kw_bpf *b, char *err, size_t errlen);
+/* Expected (file, executable) pairs counted in the kernel instead of sent. */
+void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e);
+void loader__quiet_clear(struct kw_bpf *b);
 void loader__tracefs_release(struct kw_bpf *b);
 int loader__unpin(const char *dir);
 /* Write an agent-owned counter slot (CPU 0's value; the others zero). */

@@ -444,6 +444,32 @@ void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX])
 	}
 }
 
+void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e)
+{
+	struct kw_expect_key k = {
+		.file = e->file,
+		.exe_dentry = e->exe_dentry,
+		.exe_ino = e->proc.exe.ino,
+	};
+	__u32 one = 1;
+
+	if (e->exe_dentry && e->proc.exe.ino)
+		bpf_map_update_elem(bpf_map__fd(b->skel->maps.expected_quiet), &k, &one, BPF_ANY);
+}
+
+/* A refresh may change who is expected: forget every cached verdict. */
+void loader__quiet_clear(struct kw_bpf *b)
+{
+	int fd = bpf_map__fd(b->skel->maps.expected_quiet);
+	struct kw_expect_key k, next;
+
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0) {
+		k = next;
+		if (bpf_map_delete_elem(fd, &k) < 0)
+			break;
+	}
+}
+
 void loader__stat_set(struct kw_bpf *b, enum kw_stat slot, uint64_t v)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(b->skel->maps.stats);

@@ -531,6 +531,7 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 	json__uint(j, "events", c->events);
 	json__uint(j, "alerts", c->alerts);
 	json__uint(j, "expected", c->expected);
+	json__uint(j, "expected_counted_in_kernel", c->expected_quiet);
 	json__uint(j, "lost", c->lost);
 	json__uint(j, "attempts_examined", c->attempts_seen);
 	json__uint(j, "fd_lookup_failures", c->fd_lookup_fail);

@@ -38,6 +38,7 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 
 	v->expected = false;
 	v->component = NULL;
+	v->reader = NULL;
 	if (!f) {
 		snprintf(v->reason, sizeof(v->reason), "the file is not in the watch set");
 		return;
@@ -79,6 +80,7 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 		}
 		v->expected = true;
 		v->component = r->component;
+		v->reader = r;
 		snprintf(v->reason, sizeof(v->reason), "%s (%s) is an expected reader of %s (%s)",
 			 r->component, r->binary, f->role, r->source);
 		return;

@@ -17,6 +17,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int check(int fd, const char *what)
@@ -63,6 +64,8 @@ static int usage(void)
 		"       kwtrig dirfd DIR NAME | chdir DIR NAME | handle PATH | bind DIR NAME\n"
 		"       kwtrig comm NAME PATH    (set comm, then open)\n"
 		"       kwtrig loop N PATH       (open PATH N times)\n"
+		"       kwtrig aslink BINPATH LINKPATH FILE N  (BINPATH opens FILE N times, then a\n"
+		"                                 hard link of it at LINKPATH opens it once)\n"
 		"       kwtrig as BINPATH PATH   (run a copy of kwtrig at BINPATH in a private\n"
 		"                                 mount namespace, and open PATH from it)\n");
 	return 2;
@@ -167,6 +170,32 @@ int main(int argc, char **argv)
 		umount2(tmpl, MNT_DETACH);
 		rmdir(tmpl);
 		return rc;
+	}
+	if (!strcmp(cmd, "aslink") && argc >= 6) {
+		/* In one private tmpfs: BINPATH opens FILE N times (a child), then a hard link of
+		 * the same binary at LINKPATH opens it once (this process, after exec). */
+		char dir[4096];
+		pid_t child;
+		int st;
+
+		snprintf(dir, sizeof(dir), "%s", argv[2]);
+		if (private_mounts() < 0 || mount("tmpfs", dirname(dir), "tmpfs", 0, "mode=0755") < 0 ||
+		    copy_self(argv[2]) < 0 || link(argv[2], argv[3]) < 0) {
+			perror("kwtrig: aslink");
+			return 1;
+		}
+		child = fork();
+		if (child == 0) {
+			execl(argv[2], argv[2], "loop", argv[5], argv[4], (char *)NULL);
+			_exit(127);
+		}
+		if (child < 0 || waitpid(child, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "kwtrig: aslink: the component loop failed\n");
+			return 1;
+		}
+		execl(argv[3], argv[3], "open", argv[4], (char *)NULL);
+		perror("kwtrig: exec link");
+		return 1;
 	}
 	if (!strcmp(cmd, "as")) {
 		/* A binary at a component's path, without touching the host's /usr: a tmpfs over

@@ -271,10 +271,30 @@ if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
 	n=$(jq -c --argjson p "${pid:-0}" 'select(.process.pid == $p)' "$OUT2" | wc -l)
 	[ "$n" = 0 ] && ok "expected read without --log-expected → no output" ||
 		not_ok "expected read without --log-expected → no output" "$n lines"
+	# An expected reader is judged once; its further reads are counted in the kernel, not sent.
+	# A hard link of the same binary elsewhere (same inode, other dentry) is judged afresh.
+	trig aslink /usr/local/bin/kube-controller-manager /usr/local/bin/totally-kcm "$CA" 200
+	ev=$(wait_event "$OUT2" "$TRIG_PID" key-open)
+	expect "hard link of an expected binary at another path → alert, despite the cached verdict" "$ev" \
+		'.event.kind == "alert"' '.process.executable == "/usr/local/bin/totally-kcm"'
+	n=$(jq -c 'select(.process.executable == "/usr/local/bin/kube-controller-manager")' "$OUT2" | wc -l)
+	[ "$n" = 0 ] && ok "200 expected reads by the component → no output" ||
+		not_ok "expected reads → no output" "$n lines"
 	agent_stop
 	# The agent's own opens are never reported (it read every key's directory at start).
 	n=$(jq -c --argjson p "$AGENT_PID" 'select(.process.pid == $p)' "$OUT2" | wc -l)
 	[ "$n" = 0 ] && ok "agent's own opens not reported" || not_ok "agent's own opens" "$n"
+	# The same with heartbeats on: the counters show the reads judged once and counted after.
+	OUT6=$WORK/events6.json
+	if agent_start "$OUT6" --root "$NODE" --heartbeat 1; then
+		trig aslink /usr/local/bin/kube-controller-manager /usr/local/bin/other-kcm "$CA" 200
+		sleep 2.2
+		hb=$(jq -c 'select(.event.action == "heartbeat")' "$OUT6" | tail -n1)
+		expect "heartbeat: 200 expected reads = sent while judging + counted in the kernel (the majority)" "$hb" \
+			'([.keywatch.counters.expected, .keywatch.counters.expected_counted_in_kernel] | add == 200)' \
+			'.keywatch.counters.expected_counted_in_kernel >= 100'
+		agent_stop
+	fi
 else
 	not_ok "second agent starts" "see above"
 fi
