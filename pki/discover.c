@@ -44,6 +44,22 @@ int pki__open_root(struct pki_inventory *inv, const char *root, char *err, size_
 	}
 	if (!strcmp(inv->root, "/"))
 		inv->root[0] = 0; /* node path = host path; keeps prefix arithmetic uniform */
+	/* Every lookup depends on openat2(RESOLVE_IN_ROOT): without it nothing would be found and
+	 * the agent would watch nothing, silently. Refuse instead. */
+	{
+		int fd = kw_openat2(inv->rootfd, ".", O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT);
+
+		if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+			snprintf(err, errlen,
+				 "openat2(RESOLVE_IN_ROOT) is unavailable (%s): kernel older than "
+				 "5.6, "
+				 "or a seccomp profile blocks it",
+				 strerror(errno));
+			return -1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	return 0;
 }
 
