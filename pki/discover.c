@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -88,7 +89,7 @@ void pki__free(struct pki_inventory *inv)
 		free(inv->sources[i]);
 	free(inv->sources);
 	inv->sources = NULL;
-	inv->nsources = 0;
+	inv->nsources = inv->nunfinished = 0;
 	if (inv->rootfd >= 0)
 		close(inv->rootfd);
 	inv->files = NULL;
@@ -287,6 +288,34 @@ static bool kubeconfig_is_secret(struct pki_inventory *inv, const char *node_pat
 	return secret;
 }
 
+/* Remember a node file whose change should trigger a refresh (see struct pki_inventory). */
+void pki__source_add(struct pki_inventory *inv, const char *node_path)
+{
+	char **v = realloc(inv->sources, (inv->nsources + 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	inv->sources = v;
+	v[inv->nsources] = strdup(node_path);
+	if (v[inv->nsources])
+		inv->nsources++;
+}
+
+/*
+ * A file that is not a secret now but may be one being written: changed in the last
+ * PKI_SETTLE_SECONDS. `openssl genrsa >key` creates the file at once and writes it seconds
+ * later; the directory watch sees only the creation, so the file's own close-after-write brings
+ * a refresh, and the agent re-checks while such files exist (a write may finish between this
+ * look and the arming of that watch).
+ */
+static bool may_be_unfinished(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec - st->st_mtim.tv_sec <= PKI_SETTLE_SECONDS;
+}
+
 /*
  * One directory entry. The rule is chosen on the canonical path, so a symlink with another name
  * can't give a key a weaker role; the listed name is used only when the target matches no rule.
@@ -311,11 +340,14 @@ static void consider(struct pki_inventory *inv, const char *node_path, int *adde
 		r = rule_match(node_path);
 	if (!r)
 		r = rule_by_content(inv, canon);
-	if (!r)
+	if (!r || ((r->kind == PKI_KIND_KUBECONFIG || r->kind == PKI_KIND_TOKEN_KUBECONFIG) &&
+		   !kubeconfig_is_secret(inv, canon, r))) {
+		if (may_be_unfinished(&st)) {
+			pki__source_add(inv, node_path);
+			inv->nunfinished++;
+		}
 		return;
-	if ((r->kind == PKI_KIND_KUBECONFIG || r->kind == PKI_KIND_TOKEN_KUBECONFIG) &&
-	    !kubeconfig_is_secret(inv, canon, r))
-		return;
+	}
 	fd = -1;
 	f = inv_add(inv, node_path, &fd, err, sizeof(err));
 	if (!f)

@@ -15,6 +15,8 @@
 #define PKI_MAX_READERS 8
 #define PKI_MAX_DIAG	64
 #define PKI_MAX_LINKS	4
+/* A non-secret file in the PKI directories changed this recently may be one being written. */
+#define PKI_SETTLE_SECONDS 10
 /* Largest kubeconfig we parse: kubeadm's are ~6 KiB; anything this big is not one. */
 #define PKI_KUBECONFIG_MAX (1 << 20)
 
@@ -107,8 +109,11 @@ struct pki_inventory {
 	int rotate_certificates;	    /* kubelet rotateCertificates: 1/0, -1 unknown */
 	struct pki_diag diag[PKI_MAX_DIAG]; /* problems met while reading the layout */
 	size_t ndiag;
-	char **sources; /* node paths of the configuration files derivation read */
+	/* Node files whose change brings a refresh: the configuration files derivation read,
+	 * and files in the PKI directories that may be secrets still being written. */
+	char **sources;
 	size_t nsources;
+	size_t nunfinished; /* of those, files that may be secrets still being written */
 };
 
 struct pki_policy;
@@ -136,6 +141,7 @@ int pki__reader_add(struct pki_file *f, const char *component, const char *binar
 		    const char *source, const unsigned char *sha256, long long expires);
 bool pki__same_file(const struct pki_inventory *inv, const struct pki_file *f,
 		    const char *node_path);
+void pki__source_add(struct pki_inventory *inv, const char *node_path);
 void pki__diag(struct pki_inventory *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Read a node file through the root into a malloc'd, NUL-terminated buffer (free it with

@@ -135,6 +135,14 @@ static void check_lost(struct agent *a)
 	a->lost_since = now;
 }
 
+/* Watch the layout for changes; while a file may be a secret being written, look again soon. */
+static void rearm(struct agent *a)
+{
+	inotify__rearm(&a->ino, &a->w.inv, a->o);
+	if (a->w.inv.nunfinished && !a->refresh_at)
+		a->refresh_at = mono_ns() + KW_RECHECK_MS * 1000000ull;
+}
+
 /* Re-derive the layout and bring the kernel's maps in line; report what changed. */
 static void refresh(struct agent *a)
 {
@@ -158,7 +166,7 @@ static void refresh(struct agent *a)
 	if (loader__sync_watch(&a->bpf, &a->w, err, sizeof(err)) < 0)
 		log_warnx("refresh: %s", err);
 	loader__quiet_clear(&a->bpf);
-	inotify__rearm(&a->ino, &a->w.inv, a->o);
+	rearm(a);
 	if (a->w.diff.nadded || a->w.diff.nremoved || a->w.diff.nchanged) {
 		a->c.updates++;
 		output__watch_updated(&a->out, &a->w);
@@ -219,7 +227,7 @@ int agent__run(const struct kw_opts *o)
 		log_warn("inotify");
 		goto cleanup;
 	}
-	inotify__rearm(&a.ino, &a.w.inv, o);
+	rearm(&a);
 	/* The ring buffer map itself is pollable: one epoll set, no nested epoll hop per wakeup. */
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	rbfd = bpf_map__fd(a.bpf.skel->maps.events);

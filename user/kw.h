@@ -16,7 +16,8 @@
 #define KW_BACKEND_TRACEPOINT "tracepoint"
 #define KW_PIN_DIR	      "/sys/fs/bpf/keywatch"
 #define KW_POLL_MS	      100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
-#define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
+#define KW_RECHECK_MS	      1000 /* re-derive this often while a PKI file may be mid-write */
+#define KW_HEARTBEAT_S	      60   /* default heartbeat interval */
 #define KW_MAX_WATCH_ARGS     256
 
 struct kw_opts {

@@ -130,12 +130,17 @@ int main(int argc, char **argv)
 	if (argc < 4)
 		return usage();
 	if (!strcmp(cmd, "loop")) {
-		/* N opens of one file, as fast as possible. */
+		/* N opens of one file, as fast as possible. With KWTRIG_GATE set, after the
+		 * first open wait (at most 30 s) for that path to exist before the rest. */
 		long n = atol(argv[2]), i;
+		const char *gate = getenv("KWTRIG_GATE");
 
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			if (check(open(argv[3], O_RDONLY), argv[3]))
 				return 1;
+			for (int w = 0; i == 0 && gate && access(gate, F_OK) < 0 && w < 3000; w++)
+				usleep(10000);
+		}
 		return 0;
 	}
 	if (!strcmp(cmd, "comm")) {

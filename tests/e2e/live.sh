@@ -141,6 +141,15 @@ ev=$(wait_update '.keywatch.added | index("/etc/kubernetes/pki/stolen-backup.pem
 expect "a new PEM private key in the pki dir → watched as unknown-private-key" "$ev" \
 	'.keywatch.files | map(select(.path == "/etc/kubernetes/pki/stolen-backup.pem")) | .[0].role == "unknown-private-key"'
 
+# ---- a key written seconds after its file was created (the directory saw only the creation)
+exec 3>"$PKI/slow-written"
+sleep 1.5
+openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 2>/dev/null >&3
+exec 3>&-
+ev=$(wait_update '.keywatch.added | index("/etc/kubernetes/pki/slow-written")')
+expect "a file created empty, its key written 1.5 s later → watched" "$ev" \
+	'.keywatch.files | map(select(.path == "/etc/kubernetes/pki/slow-written")) | .[0].role == "unknown-private-key"'
+
 agent_stop
 [ "$AGENT_RC" = 0 ] && ok "agent exits 0 after the live changes" || not_ok "agent exit" "rc=$AGENT_RC"
 bad=$(while IFS= read -r l; do printf '%s\n' "$l" | jq -e . >/dev/null 2>&1 || echo bad; done <"$OUT" | wc -l)
