@@ -53,7 +53,7 @@ UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/san/%,$(UNIT_SRCS))
 .DELETE_ON_ERROR:
 # Keep the BPF objects and skeletons: they are intermediates of a chain, not throwaways.
 .SECONDARY:
-.PHONY: all deps demo test unit e2e verifier bench vmlinux clean format check-format fuzz \
+.PHONY: all deps demo test unit e2e bench vmlinux clean format check-format fuzz \
 	install uninstall deploy-check
 
 all: keywatch
@@ -136,9 +136,6 @@ E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh tests/e2e/res
 e2e: keywatch $(OUTPUT)/keywatch-san $(OUTPUT)/tests/kwtrig
 	$(Q)rc=0; for s in $(E2E_SUITES); do for b in ./keywatch $(OUTPUT)/keywatch-san; do \
 		$$s $$b || rc=1; done; done; exit $$rc
-
-verifier: keywatch
-	$(Q)tests/e2e/verifier.sh ./keywatch
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -191,6 +191,7 @@ static __always_inline long kw__path_copy(struct kw_event *e, const char *upath)
 
 	if (!upath) {
 		e->flags |= KW_EVF_NO_PATH;
+		e->path[0] = 0;
 		return 0;
 	}
 	n = bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
@@ -215,7 +216,7 @@ static __always_inline bool kw__exe_known(const struct kw_proc *p)
 	       s->exe.ino == p->exe.ino;
 }
 
-/* Called once the event carrying the path is reserved: it will reach the agent. */
+/* Called once the event carrying the path is in the ring buffer: it will reach the agent. */
 static __always_inline void kw__exe_remember(const struct kw_proc *p)
 {
 	struct kw_exe_seen s = { .start_ns = p->start_ns, .exe = p->exe };
@@ -223,17 +224,17 @@ static __always_inline void kw__exe_remember(const struct kw_proc *p)
 	bpf_map_update_elem(&exe_announced, &p->tgid, &s, BPF_ANY);
 }
 
-/* Reserve and fill the common part of an event; the caller sets the kind-specific fields. */
+/* Fill the common part of an event in this CPU's evbuf; the caller sets the kind-specific
+ * fields and sends it with kw__event_send. */
 static __always_inline struct kw_event *
 kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret, struct kw_args *a)
 {
-	struct kw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u32 zero = 0;
+	struct kw_event *e = bpf_map_lookup_elem(&evbuf, &zero);
 	struct file *exe;
 
-	if (!e) {
-		kw__stat_inc(KW_STAT_RINGBUF_FULL);
+	if (!e)
 		return NULL;
-	}
 	e->ktime_ns = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->hook = hook;
@@ -266,22 +267,37 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 			e->exe_len = w->len;
 			e->exe_depth = w->depth;
 			e->flags |= w->flags;
-			if (!(w->flags & KW_EVF_EXE_TRUNC))
-				kw__exe_remember(&e->proc);
 		}
 	}
 	return e;
 }
 
+/*
+ * Copy the used part of the event into the ring buffer: through the end of exe[] when it was
+ * filled, else through the path's NUL. The agent zero-fills the rest. Loss is counted.
+ */
 static __always_inline void kw__event_send(struct kw_event *e)
 {
 	__u32 slot = KW_STAT_LAST_EVENT_NS;
-	__u64 *last = bpf_map_lookup_elem(&stats, &slot);
+	__u64 *last;
+	__u64 size;
 
+	if (e->exe_len)
+		size = offsetof(struct kw_event, exe) + e->exe_len;
+	else
+		size = offsetof(struct kw_event, path) + e->path_len + 1;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, 0) < 0) {
+		kw__stat_inc(KW_STAT_RINGBUF_FULL);
+		return;
+	}
+	if (e->exe_len && !(e->flags & (KW_EVF_EXE_TRUNC | KW_EVF_EXE_CACHED)))
+		kw__exe_remember(&e->proc);
+	last = bpf_map_lookup_elem(&stats, &slot);
 	if (last)
 		*last = e->ktime_ns;
 	kw__stat_inc(KW_STAT_EVENTS);
-	bpf_ringbuf_submit(e, 0);
 }
 
 /* A successful open installed fd: report it when the file is watched. */

@@ -50,7 +50,8 @@
  * the apiserver re-read their keys on every TLS handshake. */
 #define KW_EXPECTED_QUIET 4096
 
-/* Ring buffer: 4 MiB holds ~2,700 open events, several seconds of a tight open loop. */
-#define KW_RINGBUF_BYTES (4u << 20)
+/* Ring buffer: records carry only the used part of an event (~200 bytes; ~700 with the exe
+ * path, sent once per process), so 1 MiB holds ~5,000 open events. */
+#define KW_RINGBUF_BYTES (1u << 20)
 
 #endif /* KW_LIMITS_H */

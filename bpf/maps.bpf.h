@@ -95,6 +95,19 @@ struct {
 	__type(value, struct kw_scratch);
 } scratch SEC(".maps");
 
+/*
+ * Per-CPU event under construction. Events leave with bpf_ringbuf_output() at their used size
+ * (see kw__event_send), so a ring buffer record is ~200 bytes instead of sizeof(struct
+ * kw_event). The hooks run from the perf tracepoint path, which never nests on a CPU
+ * (bpf_prog_active), so one buffer per CPU suffices.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kw_event);
+} evbuf SEC(".maps");
+
 /* Per-CPU output of the exe path walk, a global subprogram verified on its own. */
 struct kw_walk {
 	char buf[KW_EXE_BUF];

@@ -89,7 +89,12 @@ void pki__free(struct pki_inventory *inv)
 		free(inv->sources[i]);
 	free(inv->sources);
 	inv->sources = NULL;
-	inv->nsources = inv->nunfinished = 0;
+	inv->nsources = 0;
+	for (i = 0; i < inv->npending; i++)
+		free(inv->pending[i].path);
+	free(inv->pending);
+	inv->pending = NULL;
+	inv->npending = 0;
 	if (inv->rootfd >= 0)
 		close(inv->rootfd);
 	inv->files = NULL;
@@ -302,18 +307,34 @@ void pki__source_add(struct pki_inventory *inv, const char *node_path)
 }
 
 /*
- * A file that is not a secret now but may be one being written: changed in the last
- * PKI_SETTLE_SECONDS. `openssl genrsa >key` creates the file at once and writes it seconds
- * later; the directory watch sees only the creation, so the file's own close-after-write brings
- * a refresh, and the agent re-checks while such files exist (a write may finish between this
- * look and the arming of that watch).
+ * A file that is not a secret now may be one being written: `openssl genrsa >key` creates the
+ * file at once and writes it seconds later, and the directory watch sees only the creation. A
+ * file changed in the last PKI_SETTLE_SECONDS is kept as pending: the agent watches its
+ * close-after-write, and refreshes at once if it changed between this look and that arming.
  */
-static bool may_be_unfinished(const struct stat *st)
+static void pending_add(struct pki_inventory *inv, const char *node_path, const struct stat *st)
 {
+	struct pki_pending *v;
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec - st->st_mtim.tv_sec <= PKI_SETTLE_SECONDS;
+	if (now.tv_sec - st->st_mtim.tv_sec > PKI_SETTLE_SECONDS)
+		return;
+	v = realloc(inv->pending, (inv->npending + 1) * sizeof(*v));
+	if (!v)
+		return;
+	inv->pending = v;
+	v[inv->npending].path = strdup(node_path);
+	v[inv->npending].size = st->st_size;
+	v[inv->npending].mtime = st->st_mtim;
+	if (v[inv->npending].path)
+		inv->npending++;
+}
+
+bool pki__pending_changed(const struct pki_pending *p, const struct stat *now)
+{
+	return !now || now->st_size != p->size || now->st_mtim.tv_sec != p->mtime.tv_sec ||
+	       now->st_mtim.tv_nsec != p->mtime.tv_nsec;
 }
 
 /*
@@ -342,10 +363,7 @@ static void consider(struct pki_inventory *inv, const char *node_path, int *adde
 		r = rule_by_content(inv, canon);
 	if (!r || ((r->kind == PKI_KIND_KUBECONFIG || r->kind == PKI_KIND_TOKEN_KUBECONFIG) &&
 		   !kubeconfig_is_secret(inv, canon, r))) {
-		if (may_be_unfinished(&st)) {
-			pki__source_add(inv, node_path);
-			inv->nunfinished++;
-		}
+		pending_add(inv, node_path, &st);
 		return;
 	}
 	fd = -1;

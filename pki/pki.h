@@ -109,11 +109,16 @@ struct pki_inventory {
 	int rotate_certificates;	    /* kubelet rotateCertificates: 1/0, -1 unknown */
 	struct pki_diag diag[PKI_MAX_DIAG]; /* problems met while reading the layout */
 	size_t ndiag;
-	/* Node files whose change brings a refresh: the configuration files derivation read,
-	 * and files in the PKI directories that may be secrets still being written. */
-	char **sources;
+	char **sources; /* node paths of the configuration files derivation read */
 	size_t nsources;
-	size_t nunfinished; /* of those, files that may be secrets still being written */
+	/* Files in the PKI directories that are not secrets but changed in the last
+	 * PKI_SETTLE_SECONDS: maybe secrets still being written. Size and mtime as seen. */
+	struct pki_pending {
+		char *path;
+		off_t size;
+		struct timespec mtime;
+	} * pending;
+	size_t npending;
 };
 
 struct pki_policy;
@@ -142,6 +147,8 @@ int pki__reader_add(struct pki_file *f, const char *component, const char *binar
 bool pki__same_file(const struct pki_inventory *inv, const struct pki_file *f,
 		    const char *node_path);
 void pki__source_add(struct pki_inventory *inv, const char *node_path);
+/* Has a pending file changed since discovery saw it (or gone)? */
+bool pki__pending_changed(const struct pki_pending *p, const struct stat *now);
 void pki__diag(struct pki_inventory *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Read a node file through the root into a malloc'd, NUL-terminated buffer (free it with

@@ -135,12 +135,11 @@ static void check_lost(struct agent *a)
 	a->lost_since = now;
 }
 
-/* Watch the layout for changes; while a file may be a secret being written, look again soon. */
+/* Watch the layout for changes; a change the watches came too late for is a change now. */
 static void rearm(struct agent *a)
 {
-	inotify__rearm(&a->ino, &a->w.inv, a->o);
-	if (a->w.inv.nunfinished && !a->refresh_at)
-		a->refresh_at = mono_ns() + KW_RECHECK_MS * 1000000ull;
+	if (inotify__rearm(&a->ino, &a->w.inv, a->o) > 0 && !a->refresh_at)
+		a->refresh_at = mono_ns() + KW_REFRESH_SETTLE_MS * 1000000ull;
 }
 
 /* Re-derive the layout and bring the kernel's maps in line; report what changed. */

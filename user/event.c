@@ -201,12 +201,25 @@ static void exe_store(const struct kw_proc *p, const char *path)
 	c->path = strdup(path);
 }
 
+/* Records carry the used part of a struct kw_event (bpf/helpers.bpf.h: kw__event_send). */
 int event__decode(const void *data, size_t size, struct kw_decoded *d)
 {
-	const struct kw_event *e = data;
+	struct kw_event *e = &d->ev;
+	size_t path_room;
 
-	if (size < sizeof(*e))
+	if (size <= offsetof(struct kw_event, path))
 		return -1;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	memcpy(e, data, size);
+	memset((char *)e + size, 0, sizeof(*e) - size);
+	/* The path ends within what was sent, and is NUL-terminated there. */
+	path_room = size - offsetof(struct kw_event, path);
+	if (path_room > sizeof(e->path))
+		path_room = sizeof(e->path);
+	if (e->path_len >= path_room)
+		e->path_len = (__u16)(path_room - 1);
+	e->path[e->path_len] = 0;
 	d->raw = e;
 	d->exe_from_proc = false;
 	d->exe[0] = 0;

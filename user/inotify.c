@@ -126,8 +126,26 @@ static void arm_parent(struct kw_inotify *in, const struct pki_inventory *inv, c
 	arm(in, inv, d[0] ? d : "/");
 }
 
-void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv, const struct kw_opts *o)
+/* Watch a pending file (see struct pki_inventory); returns 1 if it changed since discovery. */
+static int arm_pending(struct kw_inotify *in, const struct pki_inventory *inv,
+		       const struct pki_pending *p)
 {
+	char canon[PATH_MAX];
+	struct stat st;
+	int fd = pki__resolve(inv, p->path, canon, sizeof(canon), &st);
+
+	if (fd < 0)
+		return 1;
+	if (S_ISREG(st.st_mode))
+		add_watch(in, fd, &st, KW_FILE_MASK, canon);
+	close(fd);
+	return pki__pending_changed(p, &st);
+}
+
+/* (Re)arm every watch. Returns how many pending files changed before their watch was armed. */
+int inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv, const struct kw_opts *o)
+{
+	int changed = 0;
 	const char *const *d;
 	size_t i;
 	int l;
@@ -149,6 +167,8 @@ void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv, cons
 		arm_parent(in, inv, inv->sources[i]);
 		arm_file(in, inv, inv->sources[i]);
 	}
+	for (i = 0; i < inv->npending; i++)
+		changed += arm_pending(in, inv, &inv->pending[i]);
 	for (l = 0; l < o->nwatch; l++)
 		arm_parent(in, inv, o->watch[l]);
 	if (o->policy) {
@@ -161,6 +181,7 @@ void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv, cons
 		if (fd >= 0)
 			close(fd);
 	}
+	return changed;
 }
 
 /* Read every pending event; returns how many there were. */

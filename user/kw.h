@@ -16,8 +16,7 @@
 #define KW_BACKEND_TRACEPOINT "tracepoint"
 #define KW_PIN_DIR	      "/sys/fs/bpf/keywatch"
 #define KW_POLL_MS	      100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
-#define KW_RECHECK_MS	      1000 /* re-derive this often while a PKI file may be mid-write */
-#define KW_HEARTBEAT_S	      60   /* default heartbeat interval */
+#define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
 #define KW_MAX_WATCH_ARGS     256
 
 struct kw_opts {
@@ -96,8 +95,9 @@ int digest__exe(uint32_t tgid, unsigned char out[32]);
 
 /* event.c: decoding a kernel record */
 struct kw_decoded {
-	const struct kw_event *raw;
-	char exe[PATH_MAX]; /* kernel-resolved executable path, "" when unknown */
+	const struct kw_event *raw; /* &ev */
+	struct kw_event ev;	    /* the record, zero-filled past what the kernel sent */
+	char exe[PATH_MAX];	    /* kernel-resolved executable path, "" when unknown */
 	bool exe_from_proc; /* taken from /proc/<pid>/exe because the kernel walk was truncated */
 	bool file_retired;  /* the inode has left the layout (replaced, renamed away) */
 	char container_id[72];
@@ -189,8 +189,7 @@ struct kw_inotify {
 	ino_t ino[KW_MAX_INOTIFY];
 };
 int inotify__open(struct kw_inotify *in);
-void inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv,
-		    const struct kw_opts *o);
+int inotify__rearm(struct kw_inotify *in, const struct pki_inventory *inv, const struct kw_opts *o);
 int inotify__drain(struct kw_inotify *in);
 void inotify__close(struct kw_inotify *in);
 

@@ -35,7 +35,7 @@ static void usage(FILE *f)
 		"  --log-expected      also report reads by expected components (event.kind "
 		"event)\n"
 		"  --heartbeat SECONDS heartbeat state events (default %d, 0 disables)\n"
-		"  --ringbuf-bytes N   kernel ring buffer size (power of two; default 4 MiB)\n"
+		"  --ringbuf-bytes N   kernel ring buffer size (power of two; default 1 MiB)\n"
 		"  --pin-dir DIR       pin programs and maps in DIR (bpffs, e.g. " KW_PIN_DIR "):\n"
 		"                      a restarted agent drains what happened while it was down\n"
 		"  --unpin             remove the pinned state (default " KW_PIN_DIR ") and exit\n"

@@ -14,6 +14,8 @@
  *                                  take longer than about MS milliseconds (per thread).
  *   kwbench watched PATH ITERS     open+close a watched key ITERS times, as fast as possible
  *                                  (stdout: ns_per_op=X pid=P opens=N)
+ *   kwbench procs PATH N           N processes one after another, each opening PATH once
+ *                                  (stdout: ns_per_proc=X procs=N failed=F)
  *   kwbench as BINPATH CMD ARGS...  run CMD ARGS as a copy of kwbench at BINPATH (e.g.
  *                                  /usr/local/bin/etcd), in a private mount namespace with a tmpfs
  *                                  over BINPATH's directory: an expected reader at its kubeadm
@@ -89,6 +91,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: kwbench loop open|enoent|getppid|forkexec PATH ITERS [-t N] [-T MS]\n"
 		"       kwbench watched PATH ITERS\n"
+		"       kwbench procs PATH N\n"
 		"       kwbench as BINPATH CMD ARGS...\n"
 		"       kwbench openat2 PATH\n"
 		"       kwbench latency PATH N [--text] [-- AGENT ARGS...]\n");
@@ -455,6 +458,40 @@ static int cmd_watched(int argc, char **argv)
 	printf("ns_per_op=%.1f pid=%d opens=%ld\n", (double)(t1 - t0) / (double)iters,
 	       (int)getpid(), iters);
 	return 0;
+}
+
+/*
+ * procs: N short-lived processes, one after another, each opening PATH once: every one is a new
+ * (tgid, start time) for the agent's per-process caches. Not pinned: fork's cost is not measured
+ * against anything, only the agent's memory and CPU while it sees N processes.
+ */
+static int cmd_procs(int argc, char **argv)
+{
+	long n, i, failed = 0;
+	int64_t t0, t1;
+	pid_t pid;
+	int st;
+
+	if (argc != 4 || parse_count(argv[3], &n) < 0)
+		return usage();
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		pid = fork();
+		if (pid == 0) {
+			int fd = openat(AT_FDCWD, argv[2], O_RDONLY);
+
+			_exit(fd < 0 ? 1 : 0);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) < 0) {
+			perror("kwbench: procs");
+			return 1;
+		}
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			failed++;
+	}
+	t1 = now_ns();
+	printf("ns_per_proc=%.1f procs=%ld failed=%ld\n", (double)(t1 - t0) / (double)n, n, failed);
+	return failed ? 1 : 0;
 }
 
 /* ---- latency ------------------------------------------------------------------------------ */
@@ -830,6 +867,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!strcmp(argv[1], "loop"))
 		return cmd_loop(argc, argv);
+	if (!strcmp(argv[1], "procs"))
+		return cmd_procs(argc, argv);
 	if (!strcmp(argv[1], "watched"))
 		return cmd_watched(argc, argv);
 	if (!strcmp(argv[1], "latency"))

@@ -34,7 +34,8 @@
 # key). Open-to-alert latency (kwbench latency: the monitor spawned by kwbench, lines read from
 # a pipe) is sampled each round for keywatch and fanotify, and in ALT_LAT_ROUNDS rounds for
 # bpftrace (it compiles for seconds at each start). Then: scale curves (keywatch with 10 ->
-# 10,000 extra watched files against no monitor: start time, CPU, RSS, unwatched-open ratio),
+# 10,000 extra watched files against no monitor: start time, CPU, RSS, unwatched-open ratio;
+# keywatch seeing 1,000 -> 100,000 short-lived processes, each opening ca.key once: CPU, RSS),
 # keywatch's BPF map memory (bpftool, the maps of its programs), which open routes each monitor
 # reports (round 1), and user-space instructions per event under callgrind.
 #
@@ -60,6 +61,8 @@
 #   under auditd; the watched loop always does all of its own),
 #   KW_BENCH_LAT_SAMPLES (300 per round and monitor), KW_BENCH_ALT_LAT_ROUNDS ("1 4 7"),
 #   KW_BENCH_SCALE ("10 100 1000 10000"), KW_BENCH_SCALE_ROUNDS (3), KW_BENCH_CALLGRIND (1),
+#   KW_BENCH_PROCS ("1000 10000 100000"), KW_BENCH_README (unset: rewrite README.md's generated
+#   performance block from the results; 0: leave README.md alone),
 #   KW_BENCH_NO_INSTALL (unset: install missing packages with apt-get),
 #   KW_BENCH_RESULTS_DIR (tests/bench/results), KW_BENCH_RESULTS (.output/bench/results.md, a copy),
 #   KW_BENCH_KEEP (set: keep the work directory, for debugging).
@@ -104,6 +107,7 @@ LAT_SAMPLES=${KW_BENCH_LAT_SAMPLES:-300}
 ALT_LAT_ROUNDS=${KW_BENCH_ALT_LAT_ROUNDS:-1 4 7}
 SCALE_SIZES=${KW_BENCH_SCALE:-10 100 1000 10000}
 SCALE_ROUNDS=${KW_BENCH_SCALE_ROUNDS:-3}
+PROC_SIZES=${KW_BENCH_PROCS:-1000 10000 100000}
 CALLGRIND=${KW_BENCH_CALLGRIND:-1}
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
 RESULTS_DIR=${KW_BENCH_RESULTS_DIR:-$SRCDIR/tests/bench/results}
@@ -995,6 +999,54 @@ if [ -n "$SCALE_SIZES" ] && [ "$SCALE_ROUNDS" -gt 0 ]; then
 fi
 SCALE_S=$(($(date +%s) - SCALE_T0))
 
+# ---- scale curve: keywatch with N processes seen ----------------------------------------------
+
+# N short-lived processes one after another, each opening ca.key once (an alert each): every one
+# is a new entry for the agent's per-process caches (the kernel's exe_announced LRU, the agent's
+# exe-path and container-id caches). One agent per size; after the last process, wait until its
+# output has every alert or a count of lost events (bounded), then read its CPU and memory.
+declare -A PS # "N key" -> value
+PROCS_T0=$(date +%s)
+if [ -n "$PROC_SIZES" ]; then
+	echo "scale: keywatch with N processes seen: $PROC_SIZES"
+	for n in $PROC_SIZES; do
+		out=$WORK/procs.json
+		rm -f "$out"
+		MON_CFG=keywatch MON_OUT=$out
+		"$KEYWATCH" run --root "$ROOT" --output "$out" --heartbeat 0 2>"$out.err" &
+		MON_PID=$!
+		if ! wait_line "$out" '"action":"watch-started"' 60; then
+			PS["$n error"]="no watch-started: $(tail -n1 "$out.err")"
+			mon_stop
+			continue
+		fi
+		PS["$n rss0_kib"]=$(awk '/^VmRSS:/ { print $2 }' "/proc/$MON_PID/status")
+		c0=$(cpu_ticks "$MON_PID")
+		t0=$(date +%s%N)
+		"$KWBENCH" procs "$KEY" "$n" >"$WORK/procs.out" 2>"$WORK/procs.err" ||
+			PS["$n error"]="kwbench procs: $(tail -n1 "$WORK/procs.err")"
+		PS["$n run_s"]=$(awk -v a="$(date +%s%N)" -v b="$t0" 'BEGIN { printf "%.1f", (a - b) / 1e9 }')
+		for i in $(seq 1 600); do
+			ev=$(grep -c '"action":"key-open"' "$out")
+			lost=$(grep -o '"keywatch.lost":[0-9]*' "$out" | awk -F: '{ s += $2 } END { print s + 0 }')
+			[ $((ev + lost)) -ge "$n" ] && break
+			sleep 0.1
+		done
+		PS["$n events"]=$ev
+		PS["$n lost"]=$lost
+		c1=$(cpu_ticks "$MON_PID")
+		PS["$n cpu_ms"]=$(((c1 - c0) * 1000 / HZ))
+		PS["$n rss_kib"]=$(awk '/^VmRSS:/ { print $2 }' "/proc/$MON_PID/status")
+		PS["$n hwm_kib"]=$(awk '/^VmHWM:/ { print $2 }' "/proc/$MON_PID/status")
+		mon_stop
+		echo "procs $n: ${PS["$n run_s"]} s, agent CPU ${PS["$n cpu_ms"]} ms," \
+			"RSS ${PS["$n rss0_kib"]} -> ${PS["$n rss_kib"]} KiB (peak ${PS["$n hwm_kib"]})," \
+			"alerts $ev + lost $lost of $n${PS["$n error"]:+; ${PS["$n error"]}}"
+		rm -f "$out"
+	done
+fi
+PROCS_S=$(($(date +%s) - PROCS_T0))
+
 # ---- callgrind: user-space instructions per event ---------------------------------------------
 
 # Two runs of the agent under callgrind, with CG_N1 and CG_N2 paced events (kwbench latency:
@@ -1212,6 +1264,20 @@ table_scale() {
 	done
 }
 
+table_procs() {
+	local n
+	echo "| processes seen (each opens ca.key once) | time for all | agent CPU | CPU per process | RSS before → after | peak RSS (VmHWM) | alerts + counted lost |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|"
+	for n in $PROC_SIZES; do
+		printf '| %s | %s s | %s ms | %s µs | %s → %s MiB | %s MiB | %s + %s of %s |%s\n' "$n" \
+			"${PS["$n run_s"]:-n/a}" "${PS["$n cpu_ms"]:-n/a}" \
+			"$(awk -v c="${PS["$n cpu_ms"]:-0}" -v n="$n" 'BEGIN { printf "%.1f", c * 1000 / n }')" \
+			"$(mib "${PS["$n rss0_kib"]:-}")" "$(mib "${PS["$n rss_kib"]:-}")" \
+			"$(mib "${PS["$n hwm_kib"]:-}")" "${PS["$n events"]:-?}" "${PS["$n lost"]:-?}" "$n" \
+			"${PS["$n error"]:+ error: ${PS["$n error"]}}"
+	done
+}
+
 table_cover() {
 	local c r hdr sep
 	hdr="| open route of ca.key (round 1) |"
@@ -1260,8 +1326,12 @@ targets() {
 		"$(kw_ratio etcd keywatch)" "${bytes:-n/a}" "$res"
 	printf '| open-to-alert latency p50 ≤ 20 µs | %s µs | %s |\n' "${p50:-n/a}" "$(verdict "$p50" 20)"
 	printf '| open-to-alert latency p99 ≤ 250 µs | %s µs | %s |\n' "${p99:-n/a}" "$(verdict "$p99" 250)"
-	printf '| agent RSS ≤ 16 MiB | %s MiB (VmHWM) | %s |\n' "$(mib "$rss")" \
-		"$(verdict "$(mib "$rss")" 16)"
+	local pn prss
+	pn=$(tr ' ' '\n' <<<"$PROC_SIZES" | grep . | sort -g | tail -n1)
+	prss=${PS["$pn rss_kib"]:-}
+	printf '| agent RSS ≤ 16 MiB at 100,000 cached processes | %s MiB after %s processes (VmRSS; peak %s MiB VmHWM, the transient of loading the kernel BTF); %s MiB peak in the comparison rounds | %s |\n' \
+		"$(mib "$prss")" "${pn:-n/a}" "$(mib "${PS["$pn hwm_kib"]:-}")" "$(mib "$rss")" \
+		"$(verdict "$(mib "$prss")" 16)"
 	printf '| start to watch-started ≤ 300 ms | %s ms | %s |\n' "${ready:-n/a}" \
 		"$(verdict "$ready" 300)"
 	# beats auditd and bpftrace on every row: lower ns/op ratio on every workload, lower CPU,
@@ -1348,7 +1418,7 @@ facts() {
 		echo "- callgrind (user-space instructions per key-open event, agent under valgrind with" \
 			"tests/bench/vgshim.c for openat2): $CG_IPE ($CG_DETAIL)"
 	fi
-	echo "- phases: rounds ${ROUNDS_S} s, scale ${SCALE_S} s, callgrind ${CG_S} s; total" \
+	echo "- phases: rounds ${ROUNDS_S} s, scale ${SCALE_S} s, processes ${PROCS_S} s, callgrind ${CG_S} s; total" \
 		"$(($(date +%s) - START_S)) s"
 	echo "- load average (1/5/15 min) at start: $LOAD_START; at end: $LOAD_END"
 	[ -n "$MAP_BREAKDOWN" ] && echo "- keywatch's BPF maps (memlock): $MAP_BREAKDOWN"
@@ -1379,7 +1449,7 @@ facts() {
 }
 
 plot() {
-	local png=$1 dat=$WORK/ratios.dat sdat=$WORK/scale.dat c w r
+	local png=$1 dat=$WORK/ratios.dat sdat=$WORK/scale.dat pdat=$WORK/procs.dat c w r
 	[ -z "${UNAVAIL[plot]:-}" ] || return 1
 	local -a pc=()
 	for c in "${SHOWN[@]}"; do
@@ -1410,11 +1480,16 @@ plot() {
 				"$(median ${SC["$n ready_ms"]:-} || true)"
 		done
 	} | awk 'NF == 6' >"$sdat"
+	for n in $PROC_SIZES; do
+		[ -n "${PS["$n rss_kib"]:-}" ] || continue
+		echo "$n $(mib "${PS["$n rss_kib"]}") $(mib "${PS["$n hwm_kib"]}")" \
+			"$(awk -v c="${PS["$n cpu_ms"]:-0}" -v n="$n" 'BEGIN { printf "%.1f", c * 1000 / n }')"
+	done >"$pdat"
 	local ncol=${#pc[@]}
 	gnuplot 2>"$WORK/gnuplot.err" <<EOF || return 1
-set terminal pngcairo size 1800,620 font "sans,10"
+set terminal pngcairo size 2300,620 font "sans,10"
 set output "$png"
-set multiplot layout 1,3 title "keywatch bench $(date -u +%Y-%m-%d) — $(uname -r), $(nproc) CPUs"
+set multiplot layout 1,4 title "keywatch bench $(date -u +%Y-%m-%d) — $(uname -r), $(nproc) CPUs"
 set title "ns/op ratio to no monitor (median of $ROUNDS rounds)"
 set style data histogram
 set style histogram cluster gap 1
@@ -1453,6 +1528,19 @@ set yrange [0.8:*]
 set key bottom right
 plot "$sdat" using 2:5 with linespoints lw 2 title "open+close of an unwatched file", \
      1 with lines lc "black" dt 2 notitle
+set title "keywatch vs processes seen (each opens ca.key once)"
+set xrange [500:200000]
+set xlabel "processes"
+set ylabel "MiB"
+set y2label "µs of agent CPU per process"
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set y2range [0:*]
+set key bottom right
+plot "$pdat" using 1:2 with linespoints lw 2 title "RSS after (MiB, left)", \
+     "$pdat" using 1:3 with linespoints title "peak RSS (MiB, left)", \
+     "$pdat" using 1:4 axes x1y2 with linespoints title "CPU per process (µs, right)"
 unset multiplot
 EOF
 }
@@ -1493,6 +1581,10 @@ fi
 	echo
 	table_scale
 	echo
+	echo "## Scale: keywatch with more processes seen"
+	echo
+	table_procs
+	echo
 	echo "## Which opens each monitor reports"
 	echo
 	table_cover
@@ -1512,6 +1604,37 @@ cp "$MD" "$RESULTS_DIR/latest.md"
 sed -i "s|($STAMP.png)|(latest.png)|" "$RESULTS_DIR/latest.md"
 [ -n "$PLOT_OK" ] && cp "$PNG" "$RESULTS_DIR/latest.png"
 mkdir -p "$(dirname "$RESULTS_COPY")" && cp "$MD" "$RESULTS_COPY"
+
+# README.md's performance figures are this run's: the block between the markers is replaced by
+# the targets, the comparison and the process curve from the results just written.
+readme_block() {
+	local md=$1
+	section() { awk -v h="## $1" '$0 == h { f = 1; next } /^## / { f = 0 } f' "$md"; }
+	echo "Generated by \`make bench\` on $(date -u '+%Y-%m-%d'), $(nproc) CPUs" \
+		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), kernel $(uname -r);" \
+		"all tables, the plot and the machine facts: [tests/bench/results/latest.md](tests/bench/results/latest.md)."
+	echo
+	echo "**Targets (issue 7)**"
+	section "Targets (issue 7)"
+	echo "**Cost per operation, side by side**"
+	section "Cost per operation"
+	echo "**The monitors themselves**"
+	section "The monitors themselves"
+	echo "**keywatch with more processes seen**"
+	section "Scale: keywatch with more processes seen"
+}
+README=$SRCDIR/README.md
+BEGIN_MARK='<!-- bench:begin: generated by tests/bench/run.sh, do not edit -->'
+END_MARK='<!-- bench:end -->'
+if [ "${KW_BENCH_README:-1}" != 0 ] && grep -qxF "$BEGIN_MARK" "$README" &&
+	grep -qxF "$END_MARK" "$README"; then
+	readme_block "$RESULTS_DIR/latest.md" >"$WORK/readme.block"
+	awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v blk="$WORK/readme.block" '
+		$0 == b { print; while ((getline l < blk) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip' "$README" >"$WORK/README.md" && cat "$WORK/README.md" >"$README" &&
+		echo "README.md: performance block rewritten from $RESULTS_DIR/latest.md"
+fi
 echo
 cat "$MD"
 echo

@@ -225,9 +225,40 @@ static void test_decode_short(void **state)
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(event__decode(e, 0, &d), -1);
 	assert_int_equal(event__decode(e, 1, &d), -1);
-	assert_int_equal(event__decode(e, sizeof(*e) - 1, &d), -1);
-	assert_int_equal(event__decode(e, offsetof(struct kw_event, exe), &d), -1);
+	assert_int_equal(event__decode(e, offsetof(struct kw_event, path), &d), -1);
 	assert_null(d.raw);
+	free(e);
+}
+
+/* Records end after the path's NUL when no exe path was sent; the rest reads as zeros. */
+static void test_decode_partial_record(void **state)
+{
+	struct kw_event *e = ev_new(EXE("cat\0bin\0usr\0"), 3);
+	size_t size = offsetof(struct kw_event, path) + 4;
+	struct kw_decoded d;
+
+	(void)state;
+	memcpy(e->path, "abcdefgh", 9);
+	e->path_len = 3;
+	e->exe_len = 0;
+	e->flags = KW_EVF_EXE_CACHED;
+	e->proc.tgid = GONE_PID;
+	memset(&d, 0x5a, sizeof(d));
+	assert_int_equal(event__decode(e, size, &d), 0);
+	assert_ptr_equal(d.raw, &d.ev);
+	assert_string_equal(d.raw->path, "abc");
+	assert_int_equal(d.raw->exe[0], 0);
+	assert_int_equal(d.raw->path[5], 0);
+
+	/* A path_len past the bytes sent is cut to them, and the path terminated there. */
+	e->path_len = 400;
+	assert_int_equal(event__decode(e, size, &d), 0);
+	assert_int_equal(d.raw->path_len, 3);
+	assert_int_equal(d.raw->path[3], 0);
+	e->path_len = 0xffff;
+	assert_int_equal(event__decode(e, sizeof(*e), &d), 0);
+	assert_int_equal(d.raw->path_len, KW_PATH_MAX - 1);
+	assert_int_equal(d.raw->path[KW_PATH_MAX - 1], 0);
 	free(e);
 }
 
@@ -262,7 +293,7 @@ static void test_decode_trunc_uses_proc(void **state)
 	e->flags = KW_EVF_EXE_TRUNC;
 	memset(&d, 0x5a, sizeof(d));
 	assert_int_equal(event__decode(e, sizeof(*e), &d), 0);
-	assert_ptr_equal(d.raw, e);
+	assert_ptr_equal(d.raw, &d.ev);
 	assert_true(d.exe_from_proc);
 	assert_string_equal(d.exe, want);
 	assert_true(memchr(d.container_id, 0, sizeof(d.container_id)) != NULL);
@@ -279,7 +310,7 @@ static void test_decode_kernel_path(void **state)
 	e->proc.tgid = (__u32)getpid();
 	memset(&d, 0x5a, sizeof(d));
 	assert_int_equal(event__decode(e, sizeof(*e), &d), 0);
-	assert_ptr_equal(d.raw, e);
+	assert_ptr_equal(d.raw, &d.ev);
 	assert_false(d.exe_from_proc);
 	assert_string_equal(d.exe, "/usr/bin/cat");
 	assert_true(valid_container_id(d.container_id));
@@ -401,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_exe_path_unterminated),
 		cmocka_unit_test(test_exe_path_small_output),
 		cmocka_unit_test(test_decode_short),
+		cmocka_unit_test(test_decode_partial_record),
 		cmocka_unit_test(test_decode_trunc_uses_proc),
 		cmocka_unit_test(test_decode_kernel_path),
 		cmocka_unit_test(test_decode_empty_exe_uses_proc),
