@@ -305,4 +305,23 @@ int pki__policy_parse(const char *name, const unsigned char *buf, size_t len, st
 int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t errlen);
 void pki__policy_free(struct pki_policy *p);
 
+/* ---- policy.c: the agent's settings file (--config) ------------------------------------------ */
+
+/* The long options of `keywatch run`, as a YAML mapping; unset values are NULL, -1 or 0. The same
+ * hardening and limits as a policy; errors are "name:line:col: message". */
+#define PKI_SETTINGS_MAX_WATCH 256
+struct pki_settings {
+	char name[PATH_MAX];
+	char *root, *policy, *output, *format, *pin_dir, *user;
+	char **watch;
+	size_t nwatch;
+	int log_expected, keep_privileges; /* -1 unset, else 0 or 1 */
+	int heartbeat;			   /* -1 unset */
+	long long ringbuf_bytes;	   /* 0 unset */
+};
+int pki__settings_parse(const char *name, const unsigned char *buf, size_t len,
+			struct pki_settings *st, char *err, size_t errlen);
+int pki__settings_load(const char *path, struct pki_settings *st, char *err, size_t errlen);
+void pki__settings_free(struct pki_settings *st);
+
 #endif /* KW_PKI_H */

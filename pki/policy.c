@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,15 +72,17 @@ static const char *const policy_roles[] = {
 
 struct ctx {
 	const char *name;
+	const char *what; /* "policy" or "configuration": named in messages */
 	const unsigned char *buf;
 	size_t len;
 	yaml_document_t *doc;
 	char *err;
 	size_t errlen;
 	/* Set by walk_mapping for the handler it calls. */
-	const char *where;    /* "readers[3]", "" at the top level */
-	char field[64];	      /* "readers[3].binary", "watch" */
-	yaml_mark_t key_mark; /* of the key whose value is being handled */
+	const char *where;		   /* "readers[3]", "" at the top level */
+	char field[64];			   /* "readers[3].binary", "watch" */
+	yaml_mark_t key_mark;		   /* of the key whose value is being handled */
+	const struct key_handler *handler; /* the entry whose fn is running */
 };
 
 struct key_handler {
@@ -87,6 +90,8 @@ struct key_handler {
 	yaml_node_type_t type; /* the value's node type */
 	bool null_ok;	       /* an empty value (`readers:`) stands for an empty collection */
 	int (*fn)(struct ctx *c, yaml_node_t *val, void *obj);
+	size_t off;	     /* for handlers shared by several keys: where in obj the value goes */
+	const char *special; /* h_s_path: a value taken as it is ("/" for root, "-" for output) */
 };
 
 /* ---- errors ---------------------------------------------------------------------------------- */
@@ -187,9 +192,9 @@ static int yaml_fail(struct ctx *c, const yaml_parser_t *parser)
 	case YAML_READER_ERROR:
 		offset_to_mark(c->buf, c->len, parser->problem_offset, &line, &col);
 		if (parser->problem_value >= 0)
-			return fail_at(c, line, col, "%s (0x%02x): a policy must be UTF-8 text",
-				       problem, (unsigned)parser->problem_value);
-		return fail_at(c, line, col, "%s: a policy must be UTF-8 text", problem);
+			return fail_at(c, line, col, "%s (0x%02x): a %s must be UTF-8 text",
+				       problem, (unsigned)parser->problem_value, c->what);
+		return fail_at(c, line, col, "%s: a %s must be UTF-8 text", problem, c->what);
 	default:
 		if (parser->context)
 			return fail(c, &parser->problem_mark, "%s (%s at line %zu, column %zu)",
@@ -207,7 +212,7 @@ static int check_tag(struct ctx *c, const yaml_event_t *ev, const yaml_char_t *t
 
 	if (!tag)
 		return 0;
-	return fail(c, &ev->start_mark, "tags are not allowed in a policy ('%s')",
+	return fail(c, &ev->start_mark, "tags are not allowed in a %s ('%s')", c->what,
 		    echo(e, (const char *)tag, strlen((const char *)tag)));
 }
 
@@ -231,12 +236,13 @@ static int check_events(struct ctx *c)
 		switch (ev.type) {
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1)
-				ret = fail(
-					c, &ev.start_mark,
-					"a policy is a single YAML document; found a second one");
+				ret = fail(c, &ev.start_mark,
+					   "a %s is a single YAML document; found a second one",
+					   c->what);
 			break;
 		case YAML_ALIAS_EVENT:
-			ret = fail(c, &ev.start_mark, "aliases are not allowed in a policy (*%s)",
+			ret = fail(c, &ev.start_mark, "aliases are not allowed in a %s (*%s)",
+				   c->what,
 				   echo(e, (const char *)ev.data.alias.anchor,
 					strlen((const char *)ev.data.alias.anchor)));
 			break;
@@ -266,8 +272,8 @@ static int check_events(struct ctx *c)
 			break;
 		}
 		if (!ret && nodes > POLICY_MAX_NODES)
-			ret = fail(c, &ev.start_mark, "more than %d YAML nodes; not a policy",
-				   POLICY_MAX_NODES);
+			ret = fail(c, &ev.start_mark, "more than %d YAML nodes; not a %s",
+				   POLICY_MAX_NODES, c->what);
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
@@ -503,6 +509,7 @@ static int walk_mapping(struct ctx *c, yaml_node_t *map, const struct key_handle
 		c->where = where;
 		snprintf(c->field, sizeof(c->field), "%s%s%s", where, *where ? "." : "", h[i].key);
 		c->key_mark = k->start_mark;
+		c->handler = &h[i];
 		if (v->type != h[i].type) {
 			if (h[i].null_ok && is_null(v))
 				continue;
@@ -686,20 +693,22 @@ static int h_readers(struct ctx *c, yaml_node_t *seq, void *obj)
 	return 0;
 }
 
-static int h_watch(struct ctx *c, yaml_node_t *seq, void *obj)
+/* A sequence of node paths (policy watch:, configuration watch:) into *out. */
+static int take_path_list(struct ctx *c, yaml_node_t *seq, size_t max, char ***out, size_t *nout,
+			  size_t **lines)
 {
-	struct pki_policy *p = obj;
 	size_t n = seq_len(seq), i;
 	char path[PATH_MAX];
 
-	if (n > POLICY_MAX_WATCH)
-		return fail(c, &seq->start_mark, "watch: %zu entries, more than the %d allowed", n,
-			    POLICY_MAX_WATCH);
+	if (n > max)
+		return fail(c, &seq->start_mark, "watch: %zu entries, more than the %zu allowed", n,
+			    max);
 	if (!n)
 		return 0;
-	p->watch = calloc(n, sizeof(*p->watch));
-	p->watch_line = calloc(n, sizeof(*p->watch_line));
-	if (!p->watch || !p->watch_line)
+	*out = calloc(n, sizeof(**out));
+	if (lines)
+		*lines = calloc(n, sizeof(**lines));
+	if (!*out || (lines && !*lines))
 		return fail_at(c, 0, 0, "out of memory");
 	for (i = 0; i < n; i++) {
 		yaml_node_t *v = yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
@@ -714,13 +723,21 @@ static int h_watch(struct ctx *c, yaml_node_t *seq, void *obj)
 			return fail(c, &v->start_mark, "%s: has no value", c->field);
 		if (take_path(c, v, path))
 			return -1;
-		p->watch[i] = strdup(path);
-		if (!p->watch[i])
+		(*out)[i] = strdup(path);
+		if (!(*out)[i])
 			return fail_at(c, 0, 0, "out of memory");
-		p->watch_line[i] = v->start_mark.line + 1;
-		p->nwatch = i + 1;
+		if (lines)
+			(*lines)[i] = v->start_mark.line + 1;
+		*nout = i + 1;
 	}
 	return 0;
+}
+
+static int h_watch(struct ctx *c, yaml_node_t *seq, void *obj)
+{
+	struct pki_policy *p = obj;
+
+	return take_path_list(c, seq, POLICY_MAX_WATCH, &p->watch, &p->nwatch, &p->watch_line);
 }
 
 static const struct key_handler top_keys[] = {
@@ -775,54 +792,64 @@ void pki__policy_free(struct pki_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int pki__policy_parse(const char *name, const unsigned char *buf, size_t len, struct pki_policy *p,
-		      char *err, size_t errlen)
+/* A parse context for the file called name; clears err. buf and len are set by the caller. */
+static struct ctx ctx_new(const char *name, const char *what, char *err, size_t errlen)
 {
-	struct ctx c = { 0 };
+	struct ctx c = { .name = name, .what = what, .err = err, .errlen = errlen, .where = "" };
+
+	if (err && errlen)
+		err[0] = '\0';
+	return c;
+}
+
+/* Both passes over buf, then walk(c, root, obj). Returns 0, or -1 with c->err set. */
+static int parse_doc(struct ctx *c, int (*walk)(struct ctx *, yaml_node_t *, void *), void *obj)
+{
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	int ret;
 
-	if (!name)
-		name = "<policy>";
-	c.name = name;
-	c.buf = buf;
-	c.len = len;
-	c.err = err;
-	c.errlen = errlen;
-	c.where = "";
-	if (err && errlen)
-		err[0] = '\0';
-	memset(p, 0, sizeof(*p));
-	if (!buf && len)
-		return fail_at(&c, 0, 0, "no buffer");
-	if (!len)
-		goto ok;
-
-	if (check_events(&c))
-		goto fail;
-	if (!yaml_parser_initialize(&parser)) {
-		fail_at(&c, 0, 0, "out of memory initialising the YAML parser");
-		goto fail;
-	}
-	yaml_parser_set_input_string(&parser, buf, len);
+	if (!c->buf && c->len)
+		return fail_at(c, 0, 0, "no buffer");
+	if (!c->len)
+		return walk(c, NULL, obj);
+	if (check_events(c))
+		return -1;
+	if (!yaml_parser_initialize(&parser))
+		return fail_at(c, 0, 0, "out of memory initialising the YAML parser");
+	yaml_parser_set_input_string(&parser, c->buf, c->len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_fail(&c, &parser);
+		yaml_fail(c, &parser);
 		yaml_parser_delete(&parser);
-		goto fail;
+		return -1;
 	}
-	c.doc = &doc;
-	ret = walk_policy(&c, yaml_document_get_root_node(&doc), p);
+	c->doc = &doc;
+	ret = walk(c, yaml_document_get_root_node(&doc), obj);
+	c->doc = NULL;
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	if (ret)
-		goto fail;
-ok:
-	snprintf(p->name, sizeof(p->name), "%s", name);
+	return ret;
+}
+
+static int walk_policy_cb(struct ctx *c, yaml_node_t *root, void *obj)
+{
+	return walk_policy(c, root, obj);
+}
+
+int pki__policy_parse(const char *name, const unsigned char *buf, size_t len, struct pki_policy *p,
+		      char *err, size_t errlen)
+{
+	struct ctx c = ctx_new(name ? name : "<policy>", "policy", err, errlen);
+
+	c.buf = buf;
+	c.len = len;
+	memset(p, 0, sizeof(*p));
+	if (parse_doc(&c, walk_policy_cb, p)) {
+		pki__policy_free(p);
+		return -1;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", c.name);
 	return 0;
-fail:
-	pki__policy_free(p);
-	return -1;
 }
 
 static const char *file_type(mode_t m)
@@ -842,59 +869,62 @@ static const char *file_type(mode_t m)
 	return "not a regular file";
 }
 
-int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t errlen)
+/*
+ * Read a file an operator hands the agent: a regular file, not writable by group or others,
+ * owned by root or by us (whoever can write it can hide reads from the agent), at most
+ * POLICY_MAX_BYTES. Returns the bytes (caller frees) or NULL with c->err set.
+ */
+static unsigned char *read_operator_file(struct ctx *c, const char *path, size_t *lenp)
 {
-	struct ctx c = { .name = path, .err = err, .errlen = errlen, .where = "" };
 	unsigned char *buf;
 	struct stat st;
 	size_t len = 0;
-	int fd, ret;
+	int fd;
 
-	memset(p, 0, sizeof(*p));
-	if (err && errlen)
-		err[0] = '\0';
 	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below like any non-file. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return fail_at(&c, 0, 0, "%s", strerror(errno));
+	if (fd < 0) {
+		fail_at(c, 0, 0, "%s", strerror(errno));
+		return NULL;
+	}
 	if (fstat(fd, &st) < 0) {
-		fail_at(&c, 0, 0, "%s", strerror(errno));
+		fail_at(c, 0, 0, "%s", strerror(errno));
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		fail_at(&c, 0, 0, "refusing a policy that is not a regular file (%s)",
+		fail_at(c, 0, 0, "refusing a %s that is not a regular file (%s)", c->what,
 			file_type(st.st_mode));
 		close(fd);
-		return -1;
+		return NULL;
 	}
-	/* Whoever can write the policy can hide reads from the agent. */
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		fail_at(&c, 0, 0, "refusing a policy with mode %04o: writable by %s (chmod go-w)",
-			(unsigned)(st.st_mode & 07777),
+		fail_at(c, 0, 0, "refusing a %s with mode %04o: writable by %s (chmod go-w)",
+			c->what, (unsigned)(st.st_mode & 07777),
 			(st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "group and others"
 			: st.st_mode & S_IWGRP				 ? "group"
 									 : "others");
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		fail_at(&c, 0, 0, "refusing a policy owned by uid %u (must be root or uid %u)",
+		fail_at(c, 0, 0, "refusing a %s owned by uid %u (must be root or uid %u)", c->what,
 			(unsigned)st.st_uid, (unsigned)geteuid());
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	if (st.st_size > POLICY_MAX_BYTES) {
-		fail_at(&c, 0, 0, "%lld bytes, larger than the %d a policy may be",
-			(long long)st.st_size, POLICY_MAX_BYTES);
+		fail_at(c, 0, 0, "%lld bytes, larger than the %d a %s may be",
+			(long long)st.st_size, POLICY_MAX_BYTES, c->what);
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	/* Read up to one byte past the cap, so a file that grew since fstat is still caught. */
 	buf = malloc(POLICY_MAX_BYTES + 1);
 	if (!buf) {
 		close(fd);
-		return fail_at(&c, 0, 0, "out of memory");
+		fail_at(c, 0, 0, "out of memory");
+		return NULL;
 	}
 	while (len < POLICY_MAX_BYTES + 1) {
 		ssize_t n = read(fd, buf + len, POLICY_MAX_BYTES + 1 - len);
@@ -902,10 +932,10 @@ int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t e
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fail_at(&c, 0, 0, "%s", strerror(errno));
+			fail_at(c, 0, 0, "%s", strerror(errno));
 			free(buf);
 			close(fd);
-			return -1;
+			return NULL;
 		}
 		if (n == 0)
 			break;
@@ -914,10 +944,232 @@ int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t e
 	close(fd);
 	if (len > POLICY_MAX_BYTES) {
 		free(buf);
-		return fail_at(&c, 0, 0, "larger than the %d bytes a policy may be",
-			       POLICY_MAX_BYTES);
+		fail_at(c, 0, 0, "larger than the %d bytes a %s may be", POLICY_MAX_BYTES, c->what);
+		return NULL;
 	}
+	*lenp = len;
+	return buf;
+}
+
+int pki__policy_load(const char *path, struct pki_policy *p, char *err, size_t errlen)
+{
+	struct ctx c = ctx_new(path, "policy", err, errlen);
+	unsigned char *buf;
+	size_t len;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	buf = read_operator_file(&c, path, &len);
+	if (!buf)
+		return -1;
 	ret = pki__policy_parse(path, buf, len, p, err, errlen);
+	free(buf);
+	return ret;
+}
+
+/* ---- the agent's settings (--config): the long options of `keywatch run` -------------------- */
+
+static int set_string(struct ctx *c, yaml_node_t *val, char **dst, const char *s)
+{
+	(void)val;
+	*dst = strdup(s);
+	return *dst ? 0 : fail_at(c, 0, 0, "out of memory");
+}
+
+static int s_path(struct ctx *c, yaml_node_t *val, char **dst)
+{
+	char path[PATH_MAX];
+
+	if (take_path(c, val, path))
+		return -1;
+	return set_string(c, val, dst, path);
+}
+
+/* root, policy, output, pin-dir: an absolute path (or the key's special value) into the char *
+ * at the handler's offset */
+static int h_s_path(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	char **dst = (char **)((char *)obj + c->handler->off);
+	const char *special = c->handler->special;
+
+	if (special && scalar_is(val, special))
+		return set_string(c, val, dst, special);
+	return s_path(c, val, dst);
+}
+
+static int h_s_format(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	struct pki_settings *st = obj;
+	char e[ECHO_SIZE];
+
+	if (scalar_is(val, "ecs") || scalar_is(val, "falco"))
+		return set_string(c, val, &st->format, (const char *)val->data.scalar.value);
+	return fail(c, &val->start_mark, "%s: '%s' is not ecs or falco", c->field,
+		    echo(e, (const char *)val->data.scalar.value, val->data.scalar.length));
+}
+
+static int h_s_user(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	const char *v = (const char *)val->data.scalar.value;
+	size_t len = val->data.scalar.length, i;
+	char e[ECHO_SIZE];
+
+	for (i = 0; i < len; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-' || v[i] == '.'))
+			break;
+	if (i < len || len > 32 || v[0] == '-')
+		return fail(c, &val->start_mark, "%s: '%s' is not a user name or uid", c->field,
+			    echo(e, v, len));
+	return set_string(c, val, &((struct pki_settings *)obj)->user, v);
+}
+
+/* A plain decimal in [lo, hi]. */
+static int s_number(struct ctx *c, yaml_node_t *val, long long lo, long long hi, long long *out)
+{
+	const char *v = (const char *)val->data.scalar.value;
+	size_t len = val->data.scalar.length, i;
+	long long n = 0;
+	char e[ECHO_SIZE];
+
+	for (i = 0; i < len && i < 12 && v[i] >= '0' && v[i] <= '9'; i++)
+		n = n * 10 + (v[i] - '0');
+	if (!len || i < len || n < lo || n > hi)
+		return fail(c, &val->start_mark, "%s: '%s' is not a whole number from %lld to %lld",
+			    c->field, echo(e, v, len), lo, hi);
+	*out = n;
+	return 0;
+}
+
+static int h_s_heartbeat(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	long long n;
+
+	if (s_number(c, val, 0, 86400, &n))
+		return -1;
+	((struct pki_settings *)obj)->heartbeat = (int)n;
+	return 0;
+}
+
+static int h_s_ringbuf(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	long long n;
+
+	if (s_number(c, val, 4096, 1 << 30, &n))
+		return -1;
+	if (n & (n - 1))
+		return fail(c, &val->start_mark, "%s: %lld is not a power of two", c->field, n);
+	((struct pki_settings *)obj)->ringbuf_bytes = n;
+	return 0;
+}
+
+static int s_bool(struct ctx *c, yaml_node_t *val, int *out)
+{
+	char e[ECHO_SIZE];
+
+	if (scalar_is(val, "true") || scalar_is(val, "false")) {
+		*out = scalar_is(val, "true");
+		return 0;
+	}
+	return fail(c, &val->start_mark, "%s: '%s' is not true or false", c->field,
+		    echo(e, (const char *)val->data.scalar.value, val->data.scalar.length));
+}
+
+/* log-expected, keep-privileges: true or false into the int at the handler's offset */
+static int h_s_bool(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	return s_bool(c, val, (int *)((char *)obj + c->handler->off));
+}
+
+static int h_s_watch(struct ctx *c, yaml_node_t *seq, void *obj)
+{
+	struct pki_settings *st = obj;
+
+	return take_path_list(c, seq, PKI_SETTINGS_MAX_WATCH, &st->watch, &st->nwatch, NULL);
+}
+
+static const struct key_handler settings_keys[] = {
+	{ "root", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, root), "/" },
+	{ "policy", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, policy) },
+	{ "output", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, output), "-" },
+	{ "format", YAML_SCALAR_NODE, false, h_s_format },
+	{ "watch", YAML_SEQUENCE_NODE, true, h_s_watch },
+	{ "log-expected", YAML_SCALAR_NODE, false, h_s_bool,
+	  offsetof(struct pki_settings, log_expected) },
+	{ "heartbeat", YAML_SCALAR_NODE, false, h_s_heartbeat },
+	{ "ringbuf-bytes", YAML_SCALAR_NODE, false, h_s_ringbuf },
+	{ "pin-dir", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, pin_dir) },
+	{ "user", YAML_SCALAR_NODE, false, h_s_user },
+	{ "keep-privileges", YAML_SCALAR_NODE, false, h_s_bool,
+	  offsetof(struct pki_settings, keep_privileges) },
+};
+
+static int walk_settings(struct ctx *c, yaml_node_t *root, void *obj)
+{
+	unsigned seen;
+
+	if (!root || is_null(root))
+		return 0; /* empty: every setting takes its default */
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(c, &root->start_mark,
+			    "the top level of a configuration must be a mapping of `keywatch run` "
+			    "long options (root, policy, output, ...), found %s",
+			    node_kind(root->type));
+	return walk_mapping(c, root, settings_keys, ARRAY_SIZE(settings_keys), obj, "", &seen);
+}
+
+static void settings_init(struct pki_settings *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->log_expected = st->keep_privileges = st->heartbeat = -1;
+}
+
+void pki__settings_free(struct pki_settings *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	free(st->root);
+	free(st->policy);
+	free(st->output);
+	free(st->format);
+	free(st->pin_dir);
+	free(st->user);
+	for (i = 0; st->watch && i < st->nwatch; i++)
+		free(st->watch[i]);
+	free(st->watch);
+	settings_init(st);
+}
+
+int pki__settings_parse(const char *name, const unsigned char *buf, size_t len,
+			struct pki_settings *st, char *err, size_t errlen)
+{
+	struct ctx c = ctx_new(name ? name : "<configuration>", "configuration", err, errlen);
+
+	c.buf = buf;
+	c.len = len;
+	settings_init(st);
+	if (parse_doc(&c, walk_settings, st)) {
+		pki__settings_free(st);
+		return -1;
+	}
+	snprintf(st->name, sizeof(st->name), "%s", c.name);
+	return 0;
+}
+
+int pki__settings_load(const char *path, struct pki_settings *st, char *err, size_t errlen)
+{
+	struct ctx c = ctx_new(path, "configuration", err, errlen);
+	unsigned char *buf;
+	size_t len;
+	int ret;
+
+	settings_init(st);
+	buf = read_operator_file(&c, path, &len);
+	if (!buf)
+		return -1;
+	ret = pki__settings_parse(path, buf, len, st, err, errlen);
 	free(buf);
 	return ret;
 }

@@ -31,7 +31,7 @@ static void on_signal(int sig)
 }
 
 /* Signal handlers only set a flag; the poll loop acts on it. */
-int agent__run_signals(const struct kw_opts *o)
+int agent__run_signals(const struct kw_opts *o, struct pki_settings *st)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -40,11 +40,14 @@ int agent__run_signals(const struct kw_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return agent__run(o);
+	return agent__run(o, st);
 }
 
 struct agent {
-	const struct kw_opts *o;
+	const struct kw_opts *o; /* &opts */
+	struct kw_opts opts;	 /* the command line merged with the configuration file */
+	struct pki_settings st;	 /* the configuration file's values, which opts points into */
+	char *kept[4];		 /* root, output, pin-dir, user: see keep_strings */
 	struct kw_watchtab w;
 	struct kw_bpf bpf;
 	struct kw_output out;
@@ -172,9 +175,92 @@ static void refresh(struct agent *a)
 	}
 }
 
-int agent__run(const struct kw_opts *o)
+/*
+ * SIGHUP: merge the configuration file over the command line again. A file that doesn't load
+ * keeps every setting as it was and raises config-invalid; options only a restart can apply
+ * (where the programs and output live, who the agent runs as) keep their values, with a warning.
+ * The policy and the watch list take effect with the refresh that follows.
+ */
+static void reload(struct agent *a)
 {
-	struct agent a = { .o = o };
+	struct kw_opts n;
+	struct pki_settings st;
+	char err[PATH_MAX + 256];
+	const char *which;
+
+	if (!a->opts.cmdline || !a->opts.config)
+		return;
+	n = *a->opts.cmdline;
+	n.cmdline = a->opts.cmdline;
+	n.config = a->opts.config;
+	if (settings__load(&n, &st, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s (keeping the previous settings)", err);
+		output__config_invalid(&a->out, err);
+		a->c.alerts++;
+		return;
+	}
+	while (settings__restart_only(&a->opts, &n, &which)) {
+		log_warnx("reload: %s changed in %s: takes effect at the next start", which,
+			  n.config);
+		if (!strcmp(which, "root"))
+			n.root = a->opts.root;
+		else if (!strcmp(which, "output"))
+			n.output = a->opts.output;
+		else if (!strcmp(which, "format"))
+			n.falco = a->opts.falco;
+		else if (!strcmp(which, "pin-dir"))
+			n.pin_dir = a->opts.pin_dir;
+		else if (!strcmp(which, "user"))
+			n.user = a->opts.user;
+		else if (!strcmp(which, "ringbuf-bytes"))
+			n.ringbuf_bytes = a->opts.ringbuf_bytes;
+		else
+			n.keep_privileges = a->opts.keep_privileges;
+	}
+	/* Equal now, and the running ones are the agent's own copies (keep_strings). */
+	n.root = a->opts.root;
+	n.output = a->opts.output;
+	n.pin_dir = a->opts.pin_dir;
+	n.user = a->opts.user;
+	pki__settings_free(&a->st);
+	a->st = st;
+	a->opts = n;
+	log_info("reload: %s applied", n.config);
+}
+
+/* Options only a restart applies stay as they started: copies of their own, so a reload can
+ * replace the configuration file's values (a.st) freely. */
+static void free_settings(struct agent *a)
+{
+	size_t i;
+
+	pki__settings_free(&a->st);
+	for (i = 0; i < sizeof(a->kept) / sizeof(a->kept[0]); i++) {
+		free(a->kept[i]);
+		a->kept[i] = NULL;
+	}
+}
+
+static int keep_strings(struct agent *a)
+{
+	const char **f[] = { &a->opts.root, &a->opts.output, &a->opts.pin_dir, &a->opts.user };
+	size_t i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!*f[i])
+			continue;
+		a->kept[i] = strdup(*f[i]);
+		if (!a->kept[i])
+			return -1;
+		*f[i] = a->kept[i];
+	}
+	return 0;
+}
+
+int agent__run(const struct kw_opts *in, struct pki_settings *st)
+{
+	struct agent a = { .opts = *in, .st = *st };
+	const struct kw_opts *o = &a.opts;
 	struct pki_inventory inv;
 	struct epoll_event ev, evs[4];
 	char err[PATH_MAX + 256];
@@ -182,10 +268,18 @@ int agent__run(const struct kw_opts *o)
 	int rc = 1, e, ep = -1, rbfd, i;
 	size_t d;
 
+	a.o = o;
 	a.ino.fd = -1;
+	memset(st, 0, sizeof(*st)); /* the agent owns the strings now */
+	if (keep_strings(&a) < 0) {
+		log_warnx("out of memory");
+		free_settings(&a);
+		return 1;
+	}
 	if (watch__build(&inv, o, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		pki__free(&inv);
+		free_settings(&a);
 		return 2;
 	}
 	pki__identify(&inv);
@@ -196,16 +290,19 @@ int agent__run(const struct kw_opts *o)
 	if (o->check_only) {
 		printf("configuration OK: %zu files to watch under %s\n", inv.n, o->root);
 		pki__free(&inv);
+		free_settings(&a);
 		return 0;
 	}
 	if (watch__apply(&a.w, &inv) < 0) {
 		pki__free(&inv);
+		free_settings(&a);
 		log_warnx("out of memory");
 		return 1;
 	}
 	if (output__open(&a.out, o->output, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		watch__free(&a.w);
+		free_settings(&a);
 		return 2;
 	}
 	a.out.falco = o->falco;
@@ -277,7 +374,9 @@ int agent__run(const struct kw_opts *o)
 		check_lost(&a);
 		if (kw_reload) {
 			kw_reload = 0;
-			log_info("SIGHUP: reloading the policy and the layout");
+			log_info("SIGHUP: reloading the configuration, the policy and the layout");
+			reload(&a);
+			next_hb = mono_ns() + (uint64_t)o->heartbeat_s * 1000000000u;
 			a.refresh_at = mono_ns();
 		}
 		if (mono_ns() >= next_alive) {
@@ -308,5 +407,6 @@ cleanup:
 	output__close(&a.out);
 	watch__free(&a.w);
 	event__cache_free();
+	free_settings(&a);
 	return rc;
 }

@@ -221,7 +221,8 @@ static void show(const char *events, const char *action, const char *title)
 int demo__run(const char *self)
 {
 	char dir[] = "/tmp/keywatch-demo.XXXXXX", events[PATH_MAX], key[PATH_MAX];
-	struct kw_opts o = { .output = events, .log_expected = true };
+	struct kw_opts o = { .output = events, .log_expected = true, .config_none = true };
+	struct pki_settings cfg = { .log_expected = -1 };
 	pid_t agent, r;
 	int i, st, rc = 1;
 
@@ -250,7 +251,7 @@ int demo__run(const char *self)
 		struct sigaction sa = { .sa_handler = SIG_DFL };
 
 		sigaction(SIGTERM, &sa, NULL);
-		_exit(agent__run_signals(&o));
+		_exit(agent__run_signals(&o, &cfg));
 	}
 	if (!wait_for(events, "\"watch-started\"", 1)) {
 		fprintf(stderr, "keywatch demo: the agent did not start (see messages above)\n");

@@ -19,7 +19,27 @@
 #define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
 #define KW_MAX_WATCH_ARGS     256
 
+/* kw_opts.from_flags: options given on the command line (they win over --config) */
+enum {
+	KW_OPT_ROOT = 1 << 0,
+	KW_OPT_POLICY = 1 << 1,
+	KW_OPT_OUTPUT = 1 << 2,
+	KW_OPT_FORMAT = 1 << 3,
+	KW_OPT_WATCH = 1 << 4,
+	KW_OPT_LOG_EXPECTED = 1 << 5,
+	KW_OPT_HEARTBEAT = 1 << 6,
+	KW_OPT_RINGBUF = 1 << 7,
+	KW_OPT_PIN_DIR = 1 << 8,
+	KW_OPT_USER = 1 << 9,
+	KW_OPT_KEEP_PRIVILEGES = 1 << 10,
+};
+#define KW_CONFIG_DEFAULT "/etc/keywatch/keywatch.yaml"
+
 struct kw_opts {
+	const char *config;  /* --config; NULL: the default, when that file exists */
+	bool config_none;    /* never read a configuration file (demo, tests of flags alone) */
+	unsigned from_flags; /* KW_OPT_* */
+	const struct kw_opts *cmdline; /* the command line alone: SIGHUP merges the file again */
 	const char *root;
 	const char *policy;
 	const char *pin_dir; /* pin maps and links here (restart without a blind window) */
@@ -37,10 +57,15 @@ struct kw_opts {
 	unsigned int ringbuf_bytes;
 };
 
+/* settings.c: --config. Fills what the command line left unset; st owns the strings. */
+int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t errlen);
+/* Does b differ from a in an option that only a restart applies? Names it in *which. */
+int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, const char **which);
+
 /* main.c */
 extern volatile sig_atomic_t kw_quit;
 extern volatile sig_atomic_t kw_reload;
-int agent__run_signals(const struct kw_opts *o);
+int agent__run_signals(const struct kw_opts *o, struct pki_settings *st);
 
 /* watch.c: the watch set: a pki inventory behind slots with stable ids */
 #define KW_MAX_RETIRED 1024
@@ -204,7 +229,7 @@ int status__run(int argc, char **argv);
 int scan__run(int argc, char **argv);
 
 /* agent.c */
-int agent__run(const struct kw_opts *o);
+int agent__run(const struct kw_opts *o, struct pki_settings *st);
 
 /* demo.c */
 int demo__run(const char *self);

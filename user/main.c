@@ -13,8 +13,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: keywatch run [--root DIR] [--policy FILE] [--output PATH|-] [--format "
-		"ecs|falco]\n"
+		"usage: keywatch run [--config FILE] [--root DIR] [--policy FILE] [--output "
+		"PATH|-]\n"
+		"                    [--format ecs|falco]"
 		"                    [--watch PATH]... [--pin-dir DIR] [--unpin] [--user USER]\n"
 		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
 		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
@@ -25,6 +26,8 @@ static void usage(FILE *f)
 		"\n"
 		"run   watch the node's Kubernetes private keys and report opens as ECS JSON "
 		"lines\n"
+		"  --config FILE       settings as YAML, keys the long options below (default\n"
+		"                      " KW_CONFIG_DEFAULT " when present); flags win\n"
 		"  --root DIR          the node's / (default /); layout paths are re-rooted under "
 		"it\n"
 		"  --policy FILE       operator policy: extra readers (maintenance windows), "
@@ -63,6 +66,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
@@ -79,19 +83,28 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kw_opts o = { .root = "/", .output = "-", .heartbeat_s = KW_HEARTBEAT_S };
+	static struct kw_opts cmdline;
+	struct pki_settings st;
+	char err[PATH_MAX + 256];
 	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "nvh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			o.config = optarg;
+			break;
 		case 'r':
 			o.root = optarg;
+			o.from_flags |= KW_OPT_ROOT;
 			break;
 		case 'o':
 			o.output = optarg;
+			o.from_flags |= KW_OPT_OUTPUT;
 			break;
 		case 'p':
 			o.policy = optarg;
+			o.from_flags |= KW_OPT_POLICY;
 			break;
 		case 'w':
 			if (o.nwatch == KW_MAX_WATCH_ARGS) {
@@ -100,9 +113,11 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			o.watch[o.nwatch++] = optarg;
+			o.from_flags |= KW_OPT_WATCH;
 			break;
 		case 'e':
 			o.log_expected = true;
+			o.from_flags |= KW_OPT_LOG_EXPECTED;
 			break;
 		case 'H':
 			if (parse_int(optarg, 0, 86400, &o.heartbeat_s) < 0) {
@@ -110,6 +125,7 @@ static int cmd_run(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			o.from_flags |= KW_OPT_HEARTBEAT;
 			break;
 		case 'R': {
 			int v;
@@ -123,10 +139,12 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			o.ringbuf_bytes = (unsigned int)v;
+			o.from_flags |= KW_OPT_RINGBUF;
 			break;
 		}
 		case 'P':
 			o.pin_dir = optarg;
+			o.from_flags |= KW_OPT_PIN_DIR;
 			break;
 		case 'F':
 			if (!strcmp(optarg, "falco")) {
@@ -136,15 +154,18 @@ static int cmd_run(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			o.from_flags |= KW_OPT_FORMAT;
 			break;
 		case 'U':
 			o.unpin = true;
 			break;
 		case 'K':
 			o.keep_privileges = true;
+			o.from_flags |= KW_OPT_KEEP_PRIVILEGES;
 			break;
 		case 'u':
 			o.user = optarg;
+			o.from_flags |= KW_OPT_USER;
 			break;
 		case 'n':
 			o.check_only = true;
@@ -165,16 +186,24 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	log_init(o.verbose, "keywatch");
+	cmdline = o;
+	o.cmdline = &cmdline;
+	if (settings__load(&o, &st, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return 2;
+	}
 	if (o.unpin) {
 		const char *dir = o.pin_dir ? o.pin_dir : KW_PIN_DIR;
+		int rc = 0;
 
 		if (loader__unpin(dir) < 0) {
 			log_warn("unpin %s", dir);
-			return 1;
+			rc = 1;
 		}
-		return 0;
+		pki__settings_free(&st);
+		return rc;
 	}
-	return agent__run_signals(&o);
+	return agent__run_signals(&o, &st);
 }
 
 int main(int argc, char **argv)

@@ -148,6 +148,16 @@ if $have_bin; then
 	policy_copy - "$WORK/etc-policy.yaml" <deploy/etc/policy.yaml
 	expect_ok "config: deploy/etc/policy.yaml is valid (keywatch run -n)" \
 		"$KEYWATCH" run -n --root "$WORK/emptyroot" --policy "$WORK/etc-policy.yaml"
+	# The configuration files themselves, as `keywatch run --config` reads them (flags win:
+	# --root and --policy point at the test copies).
+	$PY configmap "$DS" keywatch.yaml | policy_copy - "$WORK/cm-keywatch.yaml"
+	expect_ok "manifest: the ConfigMap's keywatch.yaml is valid (keywatch run --config -n)" \
+		"$KEYWATCH" run -n --config "$WORK/cm-keywatch.yaml" --root "$WORK/emptyroot" \
+		--policy "$WORK/cm-policy.yaml"
+	policy_copy - "$WORK/etc-keywatch.yaml" <deploy/etc/keywatch.yaml
+	expect_ok "config: deploy/etc/keywatch.yaml is valid (keywatch run --config -n)" \
+		"$KEYWATCH" run -n --config "$WORK/etc-keywatch.yaml" --root "$WORK/emptyroot" \
+		--policy "$WORK/etc-policy.yaml"
 	$PY args "$DS" >"$WORK/ds.args"
 	ARG_ROOT=$WORK/emptyroot ARG_POLICY=$WORK/cm-policy.yaml ARG_OUTPUT=- ARG_PIN=$PIN \
 		ARG_USER=65532 run_args "$WORK/ds.args" >"$WORK/ds-n.args"

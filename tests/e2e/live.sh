@@ -155,6 +155,103 @@ agent_stop
 bad=$(while IFS= read -r l; do printf '%s\n' "$l" | jq -e . >/dev/null 2>&1 || echo bad; done <"$OUT" | wc -l)
 [ "$bad" = 0 ] && ok "all output lines valid JSON" || not_ok "valid JSON" "$bad bad lines"
 
+# ---- the configuration file (--config): flags win, SIGHUP applies it again, a bad one is refused
+CONF=$WORK/keywatch.yaml
+OUT7=$WORK/events7.json
+write_conf() { printf '%s' "$1" >"$CONF.tmp" && chmod 600 "$CONF.tmp" && mv "$CONF.tmp" "$CONF"; }
+# wait_err PATTERN — the agent's stderr shows PATTERN within 5 s.
+wait_err() {
+	local i
+	for i in $(seq 1 50); do
+		grep -q "$1" "$OUT7.err" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+write_conf "root: $NODE
+heartbeat: 1
+log-expected: false
+watch:
+  - /etc/kubernetes/pki/ca.crt
+"
+if agent_start "$OUT7" --config "$CONF" --heartbeat 0; then
+	expect "--config: root and watch list from the file" "$(head -n1 "$OUT7")" \
+		"(.keywatch.root == \"$NODE\")" \
+		'.keywatch.files | map(.path) | index("/etc/kubernetes/pki/ca.crt") != null'
+	trig as /usr/local/bin/kube-apiserver "$PKI/sa.key"
+	p1=$TRIG_PID
+	sleep 1.5
+	n=$(grep -c '"action":"heartbeat"' "$OUT7")
+	[ "$n" = 0 ] && ok "--heartbeat 0 on the command line wins over heartbeat: 1 in the file" ||
+		not_ok "flags win over the file" "$n heartbeats"
+	n=$(jq -c --argjson p "$p1" 'select(.process.pid == $p)' "$OUT7" | wc -l)
+	[ "$n" = 0 ] && ok "log-expected: false in the file → an expected read is not logged" ||
+		not_ok "log-expected: false" "$n lines"
+	# SIGHUP applies the edited file: expected reads are now logged.
+	write_conf "root: $NODE
+log-expected: true
+watch:
+  - /etc/kubernetes/pki/ca.crt
+"
+	kill -HUP "$AGENT_PID"
+	wait_err "reload: $CONF applied" && ok "SIGHUP: the edited configuration is applied" ||
+		not_ok "SIGHUP reload" "$(tail -n2 "$OUT7.err")"
+	trig as /usr/local/bin/kube-apiserver "$PKI/sa.key"
+	ev=$(wait_event "$OUT7" "$TRIG_PID" key-open)
+	expect "after SIGHUP, log-expected: true → the expected read is logged" "$ev" \
+		'.event.kind == "event"' '.keywatch.verdict == "expected"'
+	# A broken file on SIGHUP: config-invalid naming file:line:col; the settings stay.
+	write_conf "root: $NODE
+log-expected: maybe
+"
+	kill -HUP "$AGENT_PID"
+	ev=""
+	for i in $(seq 1 50); do
+		ev=$(jq -c 'select(.event.action == "config-invalid")' "$OUT7" | head -n1)
+		[ -n "$ev" ] && break
+		sleep 0.1
+	done
+	expect "SIGHUP with a broken file → config-invalid with file:line:col" "$ev" \
+		'.event.kind == "alert"' \
+		"(.keywatch.reason == \"$CONF:2:15: log-expected: 'maybe' is not true or false\")"
+	trig as /usr/local/bin/kube-apiserver "$PKI/sa.key"
+	ev=$(wait_event "$OUT7" "$TRIG_PID" key-open)
+	expect "… and the previous settings stay in force (expected reads still logged)" "$ev" \
+		'.event.kind == "event"'
+	# Options only a restart can apply are kept, with a warning naming them.
+	write_conf "root: /
+log-expected: true
+"
+	kill -HUP "$AGENT_PID"
+	wait_err "root changed in $CONF: takes effect at the next start" &&
+		ok "SIGHUP: a changed root is kept until restart, with a warning" ||
+		not_ok "restart-only option" "$(tail -n2 "$OUT7.err")"
+	trig open "$PKI/sa.key"
+	ev=$(wait_event "$OUT7" "$TRIG_PID" key-open)
+	expect "… and the agent keeps watching the same layout" "$ev" '.event.kind == "alert"'
+	agent_stop
+	[ "$AGENT_RC" = 0 ] && ok "agent with --config exits 0" || not_ok "agent exit" "rc=$AGENT_RC"
+else
+	not_ok "agent starts with --config" "see above"
+fi
+write_conf "root: $NODE
+ringbuf-bytes: 3000
+"
+msg=$("$KEYWATCH" run --config "$CONF" -n 2>&1)
+rc=$?
+if [ "$rc" = 2 ] && printf '%s' "$msg" | grep -qF "$CONF:2:16: ringbuf-bytes: '3000' is not a whole number from 4096"; then
+	ok "run -n with a bad configuration → exit 2 with file:line:col"
+else
+	not_ok "run -n with a bad configuration" "rc=$rc msg=$msg"
+fi
+write_conf "root: $NODE
+"
+msg=$("$KEYWATCH" run --config "$CONF" -n 2>&1)
+rc=$?
+[ "$rc" = 0 ] && printf '%s' "$msg" | grep -q "configuration OK" &&
+	ok "run -n with a good configuration → exit 0, configuration OK" ||
+	not_ok "run -n good configuration" "rc=$rc msg=$msg"
+
 # ---- a bad policy is refused with file:line:col, exit 2
 printf 'readers:\n  - file: /etc/kubernetes/pki/ca.key\n    binry: /x\n' >"$WORK/bad.yaml"
 chmod 600 "$WORK/bad.yaml"

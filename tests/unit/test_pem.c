@@ -34,17 +34,6 @@
 #include "kw.h"
 #include "pki.h"
 
-/*
- * Defined in main.c, which unit tests do not link, yet referenced by the library objects.
- * Weak, so a definition moved into the library (or a shared test stub) wins.
- */
-__attribute__((weak)) volatile sig_atomic_t kw_quit;
-__attribute__((weak)) int agent__run_signals(const struct kw_opts *o)
-{
-	(void)o;
-	return 1;
-}
-
 #define GEN_LAYOUT "tests/gen-layout.sh"
 #define PKI	   "/etc/kubernetes/pki/"
 #define KPKI	   "/var/lib/kubelet/pki/"

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: ISC
+/*
+ * The agent's configuration file (--config, default /etc/keywatch/keywatch.yaml): the long
+ * options of `keywatch run` as a YAML mapping, parsed by pki__settings_load with the policy's
+ * hardening. The command line wins: an option given as a flag is never taken from the file.
+ * On SIGHUP the agent merges the file again over the same command line (agent.c: reload).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kw.h"
+
+/* Whether the default configuration file is there (a missing default is not an error). */
+static bool default_exists(void)
+{
+	struct stat st;
+
+	return stat(KW_CONFIG_DEFAULT, &st) == 0 || errno != ENOENT;
+}
+
+int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t errlen)
+{
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (!o->config) {
+		if (o->config_none || !default_exists())
+			return 0;
+		o->config = KW_CONFIG_DEFAULT;
+	}
+	if (pki__settings_load(o->config, st, err, errlen) < 0)
+		return -1;
+#define TAKE(bit, field, value)                          \
+	do {                                             \
+		if (!(o->from_flags & (bit)) && (value)) \
+			o->field = (value);              \
+	} while (0)
+	TAKE(KW_OPT_ROOT, root, st->root);
+	TAKE(KW_OPT_POLICY, policy, st->policy);
+	TAKE(KW_OPT_OUTPUT, output, st->output);
+	TAKE(KW_OPT_PIN_DIR, pin_dir, st->pin_dir);
+	TAKE(KW_OPT_USER, user, st->user);
+#undef TAKE
+	if (!(o->from_flags & KW_OPT_FORMAT) && st->format)
+		o->falco = !strcmp(st->format, "falco");
+	if (!(o->from_flags & KW_OPT_WATCH) && st->nwatch) {
+		for (i = 0; i < st->nwatch && i < KW_MAX_WATCH_ARGS; i++)
+			o->watch[i] = st->watch[i];
+		o->nwatch = (int)i;
+	}
+	if (!(o->from_flags & KW_OPT_LOG_EXPECTED) && st->log_expected >= 0)
+		o->log_expected = st->log_expected;
+	if (!(o->from_flags & KW_OPT_KEEP_PRIVILEGES) && st->keep_privileges >= 0)
+		o->keep_privileges = st->keep_privileges;
+	if (!(o->from_flags & KW_OPT_HEARTBEAT) && st->heartbeat >= 0)
+		o->heartbeat_s = st->heartbeat;
+	if (!(o->from_flags & KW_OPT_RINGBUF) && st->ringbuf_bytes)
+		o->ringbuf_bytes = (unsigned int)st->ringbuf_bytes;
+	return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, const char **which)
+{
+	*which = !same_str(a->root, b->root)		    ? "root"
+		 : !same_str(a->output, b->output)	    ? "output"
+		 : a->falco != b->falco			    ? "format"
+		 : !same_str(a->pin_dir, b->pin_dir)	    ? "pin-dir"
+		 : !same_str(a->user, b->user)		    ? "user"
+		 : a->ringbuf_bytes != b->ringbuf_bytes	    ? "ringbuf-bytes"
+		 : a->keep_privileges != b->keep_privileges ? "keep-privileges"
+							    : NULL;
+	return *which != NULL;
+}
