@@ -43,6 +43,8 @@ enum kw_hook {
 	KW_HOOK_OPEN = 3,
 	KW_HOOK_CREAT = 4,
 	KW_HOOK_OPEN_BY_HANDLE_AT = 5,
+	KW_HOOK_IO_URING_OPENAT = 6,  /* io_uring_complete of IORING_OP_OPENAT */
+	KW_HOOK_IO_URING_OPENAT2 = 7, /* io_uring_complete of IORING_OP_OPENAT2 */
 	KW_HOOK__MAX,
 };
 
@@ -52,6 +54,8 @@ enum kw_hook {
 #define KW_EVF_NO_PATH	  (1u << 2) /* the syscall takes no path (open_by_handle_at) */
 #define KW_EVF_PATH_FAULT (1u << 3) /* the path pointer could not be read */
 #define KW_EVF_EXE_CACHED (1u << 4) /* exe[] omitted: sent before for this (tgid, start, exe) */
+#define KW_EVF_DIRECT_FD  (1u << 5) /* io_uring direct descriptor: ret is the fixed-file slot */
+#define KW_EVF_IO_WORKER  (1u << 6) /* run by an io_uring worker thread of the process */
 
 /* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
 enum kw_stat {

@@ -11,6 +11,11 @@
 
 #define KW_EACCES 13
 #define KW_EPERM  1
+/* uapi constants (linux/io_uring.h, linux/sched.h) */
+#define KW_IORING_OP_OPENAT	   18
+#define KW_IORING_OP_OPENAT2	   28
+#define KW_IORING_FILE_INDEX_ALLOC (~0U)
+#define KW_PF_IO_WORKER		   0x00000010
 
 /* Set by the agent before load. */
 const volatile __u32 kw_agent_tgid = 0;
@@ -139,7 +144,11 @@ static __always_inline void kw__proc_fill(struct kw_proc *p, struct task_struct 
 	p->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
 		p->loginuid = BPF_CORE_READ(task, loginuid.val);
-	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	/* An io_uring worker (iou-wrk-N, iou-sqp-N) acts for its process: name the process. */
+	if (BPF_CORE_READ(task, flags) & KW_PF_IO_WORKER)
+		BPF_CORE_READ_STR_INTO(&p->comm, task, group_leader, comm);
+	else
+		bpf_get_current_comm(p->comm, sizeof(p->comm));
 	if (exe)
 		kw__file_id(exe, &p->exe);
 }
@@ -251,6 +260,8 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	e->file.ino = 0;
 	__builtin_memset(&e->proc, 0, sizeof(e->proc));
 	kw__proc_fill(&e->proc, task);
+	if (BPF_CORE_READ(task, flags) & KW_PF_IO_WORKER)
+		e->flags |= KW_EVF_IO_WORKER;
 	kw__path_copy(e, a->path);
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (exe && kw__exe_known(&e->proc)) {
@@ -300,22 +311,21 @@ static __always_inline void kw__event_send(struct kw_event *e)
 	kw__stat_inc(KW_STAT_EVENTS);
 }
 
-/* A successful open installed fd: report it when the file is watched. */
-static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
+/*
+ * An open of file succeeded (ret: the fd, or with KW_EVF_DIRECT_FD in evflags an io_uring
+ * fixed-file slot): report it when the file is watched. a == NULL: the syscall's arguments are
+ * read from the user register frame, only after a match.
+ */
+static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct file *file,
+					   struct kw_args *a, __u32 evflags)
 {
 	struct task_struct *task;
 	struct kw_file_id id;
 	struct kw_watch *w;
 	struct kw_event *e;
-	struct kw_args a;
+	struct kw_args sa;
 	struct inode *inode;
-	struct file *file;
 
-	file = kw__fd_file(fd);
-	if (!file) {
-		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
-		return 0;
-	}
 	/* Inode number first: for every unwatched file this is the last step. */
 	inode = BPF_CORE_READ(file, f_inode);
 	id.ino = BPF_CORE_READ(inode, i_ino);
@@ -341,15 +351,98 @@ static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
 		return 0;
 	}
 	task = (struct task_struct *)bpf_get_current_task();
-	kw__args(hook, &a);
-	e = kw__event_new(task, KW_EV_OPEN, hook, fd, &a);
+	if (!a) {
+		kw__args(hook, &sa);
+		a = &sa;
+	}
+	e = kw__event_new(task, KW_EV_OPEN, hook, ret, a);
 	if (!e)
 		return 0;
 	e->file = id;
 	e->exe_dentry = ek.exe_dentry;
 	e->watch_id = w->id;
+	e->flags |= evflags;
 	kw__event_send(e);
 	return 0;
+}
+
+/* A successful open syscall installed fd. */
+static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
+{
+	struct file *file = kw__fd_file(fd);
+
+	if (!file) {
+		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
+		return 0;
+	}
+	return kw__file_opened(hook, fd, file, NULL, 0);
+}
+
+/*
+ * io_uring: the file in slot idx of the ring's fixed-file table (a direct descriptor). The
+ * table's shape is the one of kernels >= 6.13 (io_rsrc_node with a tagged file pointer); on
+ * others this finds nothing and the open goes unreported (README: coverage).
+ */
+static __always_inline struct file *kw__uring_fixed_file(struct io_ring_ctx *ctx, __u32 idx)
+{
+	struct io_rsrc_node **nodes;
+	struct io_rsrc_node *node = NULL;
+
+	if (!bpf_core_field_exists(ctx->file_table.data.nodes) ||
+	    !bpf_core_field_exists(node->file_ptr))
+		return NULL;
+	if (idx >= BPF_CORE_READ(ctx, file_table.data.nr))
+		return NULL;
+	nodes = BPF_CORE_READ(ctx, file_table.data.nodes);
+	bpf_probe_read_kernel(&node, sizeof(node), &nodes[idx]);
+	if (!node)
+		return NULL;
+	/* The low bits of file_ptr are flags (FFS_NOWAIT, FFS_ISREG). */
+	return (struct file *)(BPF_CORE_READ(node, file_ptr) & ~3UL);
+}
+
+/*
+ * io_uring: a request completed. Only IORING_OP_OPENAT/OPENAT2 that succeeded are looked at; the
+ * opened file is found through the fd (installed in the owner's table, which the io-wq and
+ * SQPOLL threads share) or, for a direct descriptor, the ring's fixed-file table. The path the
+ * process passed is gone by now (freed after the open): events carry none.
+ */
+static __always_inline int kw__uring_complete(struct io_ring_ctx *ctx, void *req,
+					      struct io_uring_cqe *cqe)
+{
+	struct io_open *op = req; /* io_kiocb_to_cmd(): the command overlays the request */
+	struct kw_args a = {};
+	enum kw_hook hook;
+	struct file *file;
+	__u32 slot, idx;
+	__s32 res;
+	__u8 opcode = BPF_CORE_READ((struct io_kiocb *)req, opcode);
+
+	if (opcode == KW_IORING_OP_OPENAT)
+		hook = KW_HOOK_IO_URING_OPENAT;
+	else if (opcode == KW_IORING_OP_OPENAT2)
+		hook = KW_HOOK_IO_URING_OPENAT2;
+	else
+		return 0;
+	res = BPF_CORE_READ(cqe, res);
+	if (res < 0)
+		return 0;
+	a.flags = BPF_CORE_READ(op, how.flags);
+	slot = BPF_CORE_READ(op, file_slot);
+	if (slot) {
+		/* Direct: the CQE says 0, or the slot it allocated. */
+		idx = slot == KW_IORING_FILE_INDEX_ALLOC ? (__u32)res : slot - 1;
+		file = kw__uring_fixed_file(ctx, idx);
+	} else {
+		file = kw__fd_file(res);
+	}
+	if (!file) {
+		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
+		return 0;
+	}
+	if (slot)
+		return kw__file_opened(hook, idx, file, &a, KW_EVF_DIRECT_FD | KW_EVF_NO_PATH);
+	return kw__file_opened(hook, res, file, &a, KW_EVF_NO_PATH);
 }
 
 /*

@@ -3,6 +3,7 @@
  * Tracepoint backend: one exit hook per open-family syscall. Exit-only, because the fd the
  * kernel installed names the struct file that was really opened, whatever path, link, mount or
  * handle led there; the arguments are read from the user register frame only after a match.
+ * io_uring opens never pass through those syscalls: they are seen at their completion.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,4 +41,10 @@ SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
 int sys_exit_open_by_handle_at(struct trace_event_raw_sys_exit *ctx)
 {
 	return kw__open_exit(KW_HOOK_OPEN_BY_HANDLE_AT, ctx->ret);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return kw__uring_complete(ring, req, cqe);
 }

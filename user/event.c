@@ -33,6 +33,8 @@ const char *event__hook_name(uint32_t hook)
 		[KW_HOOK_OPEN] = "open",
 		[KW_HOOK_CREAT] = "creat",
 		[KW_HOOK_OPEN_BY_HANDLE_AT] = "open_by_handle_at",
+		[KW_HOOK_IO_URING_OPENAT] = "io_uring_openat",
+		[KW_HOOK_IO_URING_OPENAT2] = "io_uring_openat2",
 	};
 
 	return hook < KW_HOOK__MAX && names[hook] ? names[hook] : "unknown";

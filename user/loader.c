@@ -92,6 +92,9 @@ static bool tracepoint_exists(const char *sec)
 
 	if (!tp)
 		return false;
+	/* tp_btf: attached by BTF id, no tracefs: the kernel's BTF must describe it. */
+	if (!strncmp(sec, "tp_btf/", 7))
+		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_RAW_TP) > 0;
 	snprintf(p, sizeof(p), "%s/events/%s", tracing_ready(TRACEFS) ? TRACEFS : DEBUGFS_TRACING,
 		 tp + 1);
 	return access(p, F_OK) == 0;

@@ -346,6 +346,10 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	json__str(j, "hook", event__hook_name(e->hook));
 	json__str(j, "backend", KW_BACKEND_TRACEPOINT);
 	put_flags(j, e->open_flags);
+	if (e->flags & KW_EVF_DIRECT_FD)
+		json__int(j, "io_uring_direct_slot", e->ret);
+	if (e->flags & KW_EVF_IO_WORKER)
+		json__bool(j, "io_uring_worker", true);
 	if (d->exe_from_proc)
 		json__str(j, "executable_source", "procfs");
 	if (p->exe.ino) {

@@ -7,11 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -57,6 +61,94 @@ static int private_mounts(void)
 	return 0;
 }
 
+/*
+ * One open through io_uring, with raw syscalls (no liburing): MODE is openat, openat2, async
+ * (IOSQE_ASYNC: run by an io-wq worker thread), sqpoll (submitted by the kernel's SQ thread) or
+ * direct (into slot 0 of a registered sparse file table: no fd in the process's table).
+ */
+static int uring_open(const char *mode, const char *path)
+{
+	struct io_uring_params p = { 0 };
+	struct open_how how = { .flags = O_RDONLY };
+	struct io_uring_sqe *sqes, *sqe;
+	struct io_uring_cqe *cqe;
+	unsigned char *sq, *cq;
+	unsigned tail, *sflags;
+	size_t sq_sz, cq_sz;
+	int fd, res, sparse[2] = { -1, -1 };
+	bool sqpoll = !strcmp(mode, "sqpoll");
+
+	if (sqpoll) {
+		p.flags = IORING_SETUP_SQPOLL;
+		p.sq_thread_idle = 2000;
+	}
+	fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0) {
+		perror("kwtrig: io_uring_setup");
+		return 1;
+	}
+	sq_sz = p.sq_off.array + p.sq_entries * sizeof(__u32);
+	cq_sz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP && cq_sz > sq_sz)
+		sq_sz = cq_sz;
+	sq = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+		  IORING_OFF_SQ_RING);
+	cq = p.features & IORING_FEAT_SINGLE_MMAP
+		     ? sq
+		     : mmap(NULL, cq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+			    IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) {
+		perror("kwtrig: io_uring mmap");
+		return 1;
+	}
+	if (!strcmp(mode, "direct") &&
+	    syscall(SYS_io_uring_register, fd, IORING_REGISTER_FILES, sparse, 2) < 0) {
+		perror("kwtrig: io_uring_register");
+		return 1;
+	}
+	sqe = &sqes[0];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->fd = AT_FDCWD;
+	sqe->addr = (__u64)(uintptr_t)path;
+	if (!strcmp(mode, "openat2")) {
+		sqe->opcode = IORING_OP_OPENAT2;
+		sqe->len = sizeof(how);
+		sqe->addr2 = (__u64)(uintptr_t)&how;
+	} else {
+		sqe->opcode = IORING_OP_OPENAT;
+		sqe->open_flags = O_RDONLY;
+	}
+	if (!strcmp(mode, "async"))
+		sqe->flags = IOSQE_ASYNC;
+	if (!strcmp(mode, "direct"))
+		sqe->file_index = 1; /* slot 0 */
+	((unsigned *)(sq + p.sq_off.array))[0] = 0;
+	tail = *(unsigned *)(sq + p.sq_off.tail);
+	__atomic_store_n((unsigned *)(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
+	sflags = (unsigned *)(sq + p.sq_off.flags);
+	if (syscall(SYS_io_uring_enter, fd, sqpoll ? 0 : 1, 1,
+		    IORING_ENTER_GETEVENTS |
+			    (sqpoll && (__atomic_load_n(sflags, __ATOMIC_ACQUIRE) &
+					IORING_SQ_NEED_WAKEUP)
+				     ? IORING_ENTER_SQ_WAKEUP
+				     : 0),
+		    NULL, 0) < 0) {
+		perror("kwtrig: io_uring_enter");
+		return 1;
+	}
+	cqe = &((struct io_uring_cqe *)(cq + p.cq_off.cqes))[*(unsigned *)(cq + p.cq_off.head) &
+							   *(unsigned *)(cq + p.cq_off.ring_mask)];
+	res = cqe->res;
+	printf("res=%d\n", res);
+	if (res < 0) {
+		fprintf(stderr, "kwtrig: io_uring %s %s: %s\n", mode, path, strerror(-res));
+		return 1;
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -64,6 +156,7 @@ static int usage(void)
 		"       kwtrig dirfd DIR NAME | chdir DIR NAME | handle PATH | bind DIR NAME\n"
 		"       kwtrig comm NAME PATH    (set comm, then open)\n"
 		"       kwtrig loop N PATH       (open PATH N times)\n"
+		"       kwtrig uring openat|openat2|async|sqpoll|direct PATH (one io_uring open)\n"
 		"       kwtrig aslink BINPATH LINKPATH FILE N  (BINPATH opens FILE N times, then a\n"
 		"                                 hard link of it at LINKPATH opens it once)\n"
 		"       kwtrig as BINPATH PATH   (run a copy of kwtrig at BINPATH in a private\n"
@@ -129,6 +222,8 @@ int main(int argc, char **argv)
 	}
 	if (argc < 4)
 		return usage();
+	if (!strcmp(cmd, "uring") && argc >= 4)
+		return uring_open(argv[2], argv[3]);
 	if (!strcmp(cmd, "loop")) {
 		/* N opens of one file, as fast as possible. With KWTRIG_GATE set, after the
 		 * first open wait (at most 30 s) for that path to exist before the rest. */

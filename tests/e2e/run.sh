@@ -48,7 +48,7 @@ ok "agent starts and reports watch-started"
 ws=$(jq -c 'select(.event.action == "watch-started")' "$OUT" | head -n1)
 expect "watch-started names backend, hooks and count" "$ws" \
 	'.event.kind == "state"' '.keywatch.backend == "tracepoint"' \
-	'(.keywatch.hooks | sort) == ["sys_exit_creat","sys_exit_open","sys_exit_open_by_handle_at","sys_exit_openat","sys_exit_openat2"]' \
+	'(.keywatch.hooks | sort) == ["io_uring_complete","sys_exit_creat","sys_exit_open","sys_exit_open_by_handle_at","sys_exit_openat","sys_exit_openat2"]' \
 	'.keywatch.watched == 19' '.observer.version != null' '.host.hostname != null'
 
 # Every program passed the verifier (the kernel counted its instructions) and is attached to
@@ -57,10 +57,14 @@ progs=$(printf '%s\n' "$ws" | jq -r '.keywatch.programs[] | "\(.name)=\(.verifie
 nverified=$(printf '%s\n' "$ws" | jq '[.keywatch.programs[] | select(.verified_insns > 0 and .id > 0)] | length')
 attached=$(bpftool perf show -j 2>/dev/null | jq -r --argjson p "$AGENT_PID" \
 	'[.[] | select(.pid == $p and .fd_type == "tracepoint") | .tracepoint] | sort | join(" ")')
-if [ "$nverified" = 5 ] && [ "$attached" = "sys_exit_creat sys_exit_open sys_exit_open_by_handle_at sys_exit_openat sys_exit_openat2" ]; then
-	ok "verifier accepted 5 programs ($progs) and bpftool sees them attached"
+# The tp_btf program is attached by a BPF link (no perf event): find its link by program id.
+uring_id=$(printf '%s\n' "$ws" | jq '.keywatch.programs[] | select(.name == "io_uring_complete") | .id')
+uring_link=$(bpftool link show -j 2>/dev/null | jq --argjson id "${uring_id:-0}" '[.[] | select(.prog_id == $id)] | length')
+if [ "$nverified" = 6 ] && [ "$attached" = "sys_exit_creat sys_exit_open sys_exit_open_by_handle_at sys_exit_openat sys_exit_openat2" ] &&
+	[ "$uring_link" = 1 ]; then
+	ok "verifier accepted 6 programs ($progs) and bpftool sees them attached"
 else
-	not_ok "verifier accepted and kernel attached 5 programs" "verified=$nverified ($progs) attached=[$attached]"
+	not_ok "verifier accepted and kernel attached 6 programs" "verified=$nverified ($progs) attached=[$attached] io_uring link=$uring_link"
 fi
 if [ "$tracefs_before" = 0 ]; then
 	# tracefs is needed only to resolve tracepoint ids: mounted for the attach, released after.
@@ -116,6 +120,37 @@ route "bind mount of the pki directory → alert" openat "" bind "$PKI" ca.key
 route "openat2 → alert" openat2 "$CA" openat2 "$CA"
 route "legacy open(2) → alert" open "$CA" sys-open "$CA"
 route "open_by_handle_at → alert (no path string)" open_by_handle_at "" handle "$CA"
+
+# io_uring: opens that never pass through an open syscall, seen at their completion. Run by the
+# submitting thread, by an io-wq worker (IOSQE_ASYNC), by the SQPOLL thread, or into a direct
+# descriptor (a fixed-file slot, no fd in the process's table).
+uring_checks=()
+for c in "${base_checks[@]}"; do
+	[ "$c" = '.process.thread.id == .process.pid' ] || uring_checks+=("$c")
+done
+uring() { # NAME HOOK MODE CHECKS...
+	local name=$1 hook=$2 mode=$3 ev
+	shift 3
+	trig uring "$mode" "$CA"
+	if [ "$TRIG_RC" != 0 ]; then
+		not_ok "$name" "kwtrig uring $mode failed: $(cat "$WORK/trig.err")"
+		return
+	fi
+	ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+	expect "$name" "$ev" "${uring_checks[@]}" ".keywatch.hook == \"$hook\"" \
+		'.keywatch.opened_path == null' '.keywatch.open_flags == ["O_RDONLY"]' \
+		'.process.name == "kwtrig"' "$@"
+}
+uring "io_uring IORING_OP_OPENAT → alert" io_uring_openat openat \
+	'.process.thread.id == .process.pid' '.keywatch.io_uring_worker == null'
+uring "io_uring IORING_OP_OPENAT2 → alert" io_uring_openat2 openat2 \
+	'.process.thread.id == .process.pid'
+uring "io_uring with IOSQE_ASYNC (an iou-wrk thread opens) → alert naming the process" \
+	io_uring_openat async '.process.thread.id != .process.pid' '.keywatch.io_uring_worker == true'
+uring "io_uring SQPOLL (the iou-sqp thread submits) → alert naming the process" \
+	io_uring_openat sqpoll '.process.thread.id != .process.pid' '.keywatch.io_uring_worker == true'
+uring "io_uring direct descriptor (fixed-file slot 0, no fd) → alert" io_uring_openat direct \
+	'.keywatch.io_uring_direct_slot == 0'
 
 # creat(2) on an operator-watched file (creat truncates: never on a real key)
 trig creat "$NODE/srv/secret.txt"; pid=$TRIG_PID
