@@ -145,6 +145,30 @@ static void rearm(struct agent *a)
 		a->refresh_at = mono_ns() + KW_REFRESH_SETTLE_MS * 1000000ull;
 }
 
+/*
+ * Is the kernel's state still what the agent put there? Anything else is tampering (alerted, then
+ * restored), or a newer agent that took over the pinned links (this one steps down).
+ */
+static void verify(struct agent *a)
+{
+	struct kw_tamper t;
+	char err[256];
+	int r;
+
+	if (!loader__verify(&a->bpf, &a->w, &t))
+		return;
+	if (t.superseded) {
+		log_info("a newer agent took over the pinned programs; stopping");
+		kw_quit = 1;
+		return;
+	}
+	r = loader__restore(&a->bpf, &a->w, &t, err, sizeof(err));
+	log_warnx("BPF state changed by another process%s", r ? "; restore failed" : "; restored");
+	output__tamper(&a->out, &t, r ? err : NULL);
+	a->c.tamper++;
+	a->c.alerts++;
+}
+
 /* Re-derive the layout and bring the kernel's maps in line; report what changed. */
 static void refresh(struct agent *a)
 {
@@ -264,7 +288,7 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 	struct pki_inventory inv;
 	struct epoll_event ev, evs[4];
 	char err[PATH_MAX + 256];
-	uint64_t next_hb, next_alive = 0;
+	uint64_t next_hb, next_alive = 0, next_verify = 0;
 	int rc = 1, e, ep = -1, rbfd, i;
 	size_t d;
 
@@ -388,7 +412,12 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 				a.bpf.rb); /* events first, attributed to the old set */
 			refresh(&a);
 		}
+		if (mono_ns() >= next_verify) {
+			verify(&a);
+			next_verify = mono_ns() + KW_VERIFY_S * 1000000000ull;
+		}
 		if (o->heartbeat_s > 0 && mono_ns() >= next_hb) {
+			verify(&a);
 			output__clock_sync(&a.out);
 			output__heartbeat(&a.out, &a.c, watch__count(&a.w));
 			next_hb += (uint64_t)o->heartbeat_s * 1000000000u;

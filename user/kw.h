@@ -18,6 +18,8 @@
 #define KW_POLL_MS	      100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
 #define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
 #define KW_MAX_WATCH_ARGS     256
+#define KW_QUIET_SHADOW	      (4 * KW_EXPECTED_QUIET) /* loader.c: keys remembered for verify */
+#define KW_VERIFY_S	      2 /* the kernel's maps and links are checked this often */
 
 /* kw_opts.from_flags: options given on the command line (they win over --config) */
 enum {
@@ -159,9 +161,11 @@ void output__config_invalid(struct kw_output *o, const char *why);
 void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, uint64_t until_ns);
 struct kw_counters {
 	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
-	uint64_t updates, expected_quiet;
+	uint64_t updates, expected_quiet, tamper;
 };
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
+struct kw_tamper;
+void output__tamper(struct kw_output *o, const struct kw_tamper *t, const char *restore_err);
 /* Append one ready line; one write(2) per event so concurrent readers never see half a line. */
 int output__emit(struct kw_output *o);
 
@@ -189,6 +193,19 @@ struct kw_bpf {
 	bool mounted_tracefs;
 	const char *pin_dir; /* when pinning */
 	__u64 generation;
+	/* Every expected_quiet key the agent added since the last clear (loader__verify). */
+	struct kw_expect_key *quiet;
+	size_t nquiet;
+	bool quiet_sorted;
+};
+
+/* What loader__verify found in the kernel's state that the agent did not put there. */
+struct kw_tamper {
+	unsigned watched_missing, watched_extra, ino_missing, ino_extra;
+	unsigned names_missing, names_extra, lens_wrong, quiet_foreign;
+	bool generation; /* the control map's generation word is not ours */
+	bool superseded; /* ... because a newer agent took over our pinned links */
+	unsigned links;	 /* our links no longer attached to our programs */
 };
 int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen);
 int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen);
@@ -198,6 +215,11 @@ int loader__activate(struct kw_bpf *b, char *err, size_t errlen);
 /* Expected (file, executable) pairs counted in the kernel instead of sent. */
 void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e);
 void loader__quiet_clear(struct kw_bpf *b);
+/* Compare the kernel's maps and links with what the agent put there. Returns the number of
+ * differences (0: intact). loader__restore puts them back. */
+unsigned loader__verify(struct kw_bpf *b, const struct kw_watchtab *w, struct kw_tamper *t);
+int loader__restore(struct kw_bpf *b, const struct kw_watchtab *w, const struct kw_tamper *t,
+		    char *err, size_t errlen);
 void loader__tracefs_release(struct kw_bpf *b);
 int loader__unpin(const char *dir);
 /* Write an agent-owned counter slot (CPU 0's value; the others zero). */

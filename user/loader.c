@@ -326,6 +326,66 @@ static bool ino_wanted(const struct kw_watchtab *w, __u64 ino)
 	return false;
 }
 
+/* Room for every name wanted_names can return, at most the watched_names map's size. */
+static struct kw_name *names_alloc(const struct kw_watchtab *w, size_t *max)
+{
+	*max = w->inv.n * (1 + PKI_MAX_LINKS);
+	if (*max > KW_MAX_WATCHED)
+		*max = KW_MAX_WATCHED;
+	return calloc(*max ? *max : 1, sizeof(struct kw_name));
+}
+
+/*
+ * The failed-open matching state the watch table wants: every live file's names (its path and
+ * the links that led to it), and the distinct name lengths, zero-padded to KW_NAME_LENS. Says
+ * once (warn) which names can't be matched. Returns the number of names.
+ */
+static size_t wanted_names(const struct kw_watchtab *w, struct kw_name *out, size_t max,
+			   __u32 lens[KW_NAME_LENS], bool warn)
+{
+	size_t s, n = 0;
+	__u32 nlens = 0;
+
+	memset(lens, 0, KW_NAME_LENS * sizeof(*lens));
+	for (s = 0; s < w->inv.n; s++) {
+		const struct pki_file *f = &w->inv.files[s];
+		const char *names[1 + PKI_MAX_LINKS];
+		int nn = 0, l;
+
+		names[nn++] = f->path;
+		for (l = 0; l < f->nlinks; l++)
+			names[nn++] = f->links[l];
+		for (l = 0; l < nn; l++) {
+			__u32 len, j;
+
+			if (n == max || !name_key(names[l], &out[n], &len)) {
+				if (warn)
+					log_warnx(
+						"%s: name longer than %d bytes, or too many names: "
+						"failed opens by this name are not matched (opens "
+						"still are, by inode)",
+						names[l], KW_ATTEMPT_NAME - 1);
+				continue;
+			}
+			n++;
+			for (j = 0; j < nlens && lens[j] != len; j++)
+				;
+			if (j < nlens)
+				continue;
+			if (nlens == KW_NAME_LENS) {
+				if (warn)
+					log_warnx("%s: more than %d distinct name lengths: failed "
+						  "opens by this name are not matched",
+						  names[l], KW_NAME_LENS);
+				n--;
+				continue;
+			}
+			lens[nlens++] = len;
+		}
+	}
+	return n;
+}
+
 /*
  * Make the kernel's maps match the watch table: upsert every watched inode (live and retired)
  * and every live name, then delete what is no longer wanted. Adding before deleting means a
@@ -337,12 +397,13 @@ int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err,
 	int ifd = bpf_map__fd(b->skel->maps.watched_ino);
 	int nfd = bpf_map__fd(b->skel->maps.watched_names);
 	int lfd = bpf_map__fd(b->skel->maps.name_lens);
-	__u32 lens[KW_NAME_LENS] = { 0 }, nlens = 0, k;
+	__u32 lens[KW_NAME_LENS] = { 0 }, k;
+	struct kw_name *names;
 	struct kw_file_id key, next;
 	struct kw_name nkey, nnext;
 	__u64 ino = 0, inonext;
+	size_t s, nnames;
 	bool first;
-	size_t s;
 
 	for (s = 0; s < w->nslots; s++) {
 		const struct kw_slot *slot = &w->slots[s];
@@ -362,42 +423,22 @@ int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err,
 			return -1;
 		}
 	}
-	for (s = 0; s < w->inv.n; s++) {
-		const struct pki_file *f = &w->inv.files[s];
-		const char *names[1 + PKI_MAX_LINKS];
-		int nn = 0, l;
+	names = names_alloc(w, &nnames);
+	if (!names) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	nnames = wanted_names(w, names, nnames, lens, true);
+	for (s = 0; s < nnames; s++) {
+		__u32 id = 0;
 
-		names[nn++] = f->path;
-		for (l = 0; l < f->nlinks; l++)
-			names[nn++] = f->links[l];
-		for (l = 0; l < nn; l++) {
-			__u32 len, id = 0, j;
-
-			if (!name_key(names[l], &nkey, &len)) {
-				log_warnx(
-					"%s: name longer than %d bytes: failed opens by this name "
-					"are not matched (opens still are, by inode)",
-					names[l], KW_ATTEMPT_NAME - 1);
-				continue;
-			}
-			if (bpf_map_update_elem(nfd, &nkey, &id, BPF_ANY) < 0) {
-				snprintf(err, errlen, "watch name %s: %s", nkey.name,
-					 strerror(errno));
-				return -1;
-			}
-			for (j = 0; j < nlens && lens[j] != len; j++)
-				;
-			if (j < nlens)
-				continue;
-			if (nlens == KW_NAME_LENS) {
-				log_warnx("%s: more than %d distinct name lengths: failed opens by "
-					  "this name are not matched",
-					  names[l], KW_NAME_LENS);
-				continue;
-			}
-			lens[nlens++] = len;
+		if (bpf_map_update_elem(nfd, &names[s], &id, BPF_ANY) < 0) {
+			snprintf(err, errlen, "watch name %s: %s", names[s].name, strerror(errno));
+			free(names);
+			return -1;
 		}
 	}
+	free(names);
 	for (k = 0; k < KW_NAME_LENS; k++)
 		if (bpf_map_update_elem(lfd, &k, &lens[k], BPF_ANY) < 0) {
 			snprintf(err, errlen, "name lengths: %s", strerror(errno));
@@ -456,8 +497,21 @@ void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e)
 	};
 	__u32 one = 1;
 
-	if (e->exe_dentry && e->proc.exe.ino)
-		bpf_map_update_elem(bpf_map__fd(b->skel->maps.expected_quiet), &k, &one, BPF_ANY);
+	if (!e->exe_dentry || !e->proc.exe.ino)
+		return;
+	/* The shadow copy bounds itself: past KW_QUIET_SHADOW keys, start both afresh. */
+	if (b->nquiet == KW_QUIET_SHADOW)
+		loader__quiet_clear(b);
+	if (!b->quiet && !(b->quiet = calloc(KW_QUIET_SHADOW, sizeof(*b->quiet))))
+		return;
+	b->quiet[b->nquiet++] = k;
+	b->quiet_sorted = false;
+	bpf_map_update_elem(bpf_map__fd(b->skel->maps.expected_quiet), &k, &one, BPF_ANY);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct kw_expect_key));
 }
 
 /* A refresh may change who is expected: forget every cached verdict. */
@@ -471,6 +525,135 @@ void loader__quiet_clear(struct kw_bpf *b)
 		if (bpf_map_delete_elem(fd, &k) < 0)
 			break;
 	}
+	b->nquiet = 0;
+}
+
+/* The pinned link for hook i now belongs to another program: a newer agent took over. */
+static bool pinned_elsewhere(const struct kw_bpf *b, int i)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char p[PATH_MAX];
+	bool other = false;
+	int fd;
+
+	if (!b->pin_dir)
+		return false;
+	snprintf(p, sizeof(p), "%s/link_%s", b->pin_dir, b->hooks[i]);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		other = info.prog_id != b->prog_id[i];
+	close(fd);
+	return other;
+}
+
+/*
+ * A root process can rewrite any BPF map or detach a link, and each of those silences the agent
+ * without stopping it: a deleted `watched` entry hides a key, a foreign `expected_quiet` key
+ * makes an attacker's reads "expected", a changed generation word mutes every program. Compare
+ * all of it with what the agent put there.
+ */
+unsigned loader__verify(struct kw_bpf *b, const struct kw_watchtab *w, struct kw_tamper *t)
+{
+	int wfd = bpf_map__fd(b->skel->maps.watched), ifd = bpf_map__fd(b->skel->maps.watched_ino);
+	int nfd = bpf_map__fd(b->skel->maps.watched_names);
+	int lfd = bpf_map__fd(b->skel->maps.name_lens);
+	int qfd = bpf_map__fd(b->skel->maps.expected_quiet);
+	__u32 lens[KW_NAME_LENS], k, v32, gk = KW_CTL_GENERATION;
+	struct kw_expect_key qk, qnext;
+	struct kw_file_id key, next;
+	struct kw_name nkey, nnext, *names;
+	__u64 ino, inonext, gen = 0;
+	size_t s, nnames = 0;
+	struct kw_watch v;
+	bool first;
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	for (s = 0; s < w->nslots; s++) {
+		const struct kw_slot *slot = &w->slots[s];
+		struct kw_file_id id = { .dev = slot->kdev, .ino = slot->ino };
+
+		if (slot->gone)
+			continue;
+		if (bpf_map_lookup_elem(wfd, &id, &v) < 0 || v.id != (__u32)s)
+			t->watched_missing++;
+		ino = slot->ino;
+		if (bpf_map_lookup_elem(ifd, &ino, &v32) < 0)
+			t->ino_missing++;
+	}
+	for (first = true; bpf_map_get_next_key(wfd, first ? NULL : &key, &next) == 0;
+	     first = false) {
+		key = next;
+		t->watched_extra += !inode_wanted(w, &key);
+	}
+	for (first = true; bpf_map_get_next_key(ifd, first ? NULL : &ino, &inonext) == 0;
+	     first = false) {
+		ino = inonext;
+		t->ino_extra += !ino_wanted(w, ino);
+	}
+	names = names_alloc(w, &nnames);
+	if (names) {
+		nnames = wanted_names(w, names, nnames, lens, false);
+		for (s = 0; s < nnames; s++)
+			t->names_missing += bpf_map_lookup_elem(nfd, &names[s], &v32) < 0;
+		free(names);
+		for (k = 0; k < KW_NAME_LENS; k++)
+			t->lens_wrong += bpf_map_lookup_elem(lfd, &k, &v32) < 0 || v32 != lens[k];
+	}
+	for (first = true; bpf_map_get_next_key(nfd, first ? NULL : &nkey, &nnext) == 0;
+	     first = false) {
+		nkey = nnext;
+		t->names_extra += !name_wanted(w, &nkey);
+	}
+	/* expected_quiet is an LRU: it may hold fewer keys than we added, never others. */
+	if (!b->quiet_sorted && b->nquiet) {
+		qsort(b->quiet, b->nquiet, sizeof(*b->quiet), key_cmp);
+		b->quiet_sorted = true;
+	}
+	for (first = true; bpf_map_get_next_key(qfd, first ? NULL : &qk, &qnext) == 0;
+	     first = false) {
+		qk = qnext;
+		t->quiet_foreign +=
+			!b->nquiet || !bsearch(&qk, b->quiet, b->nquiet, sizeof(qk), key_cmp);
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.control), &gk, &gen) < 0 ||
+	    gen != b->generation) {
+		t->generation = true;
+		for (i = 0; i < b->nlinks && !t->superseded; i++)
+			t->superseded = pinned_elsewhere(b, i);
+	}
+	for (i = 0; i < b->nlinks; i++) {
+		struct bpf_link_info info;
+		__u32 len = sizeof(info);
+
+		/* (A perf-event fd standing in for a link on old kernels has no link info.) */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(b->links[i]), &info, &len) == 0 &&
+		    info.prog_id != b->prog_id[i])
+			t->links++;
+	}
+	return t->watched_missing + t->watched_extra + t->ino_missing + t->ino_extra +
+	       t->names_missing + t->names_extra + t->lens_wrong + t->quiet_foreign +
+	       t->generation + t->links;
+}
+
+int loader__restore(struct kw_bpf *b, const struct kw_watchtab *w, const struct kw_tamper *t,
+		    char *err, size_t errlen)
+{
+	__u32 gk = KW_CTL_GENERATION;
+
+	if (t->quiet_foreign)
+		loader__quiet_clear(b); /* foreign keys out; ours come back at the next reads */
+	if (t->generation && bpf_map_update_elem(bpf_map__fd(b->skel->maps.control), &gk,
+						 &b->generation, BPF_ANY) < 0) {
+		snprintf(err, errlen, "control map: %s", strerror(errno));
+		return -1;
+	}
+	return loader__sync_watch(b, w, err, errlen);
 }
 
 void loader__stat_set(struct kw_bpf *b, enum kw_stat slot, uint64_t v)
@@ -491,6 +674,9 @@ void loader__close(struct kw_bpf *b)
 {
 	int i;
 
+	free(b->quiet);
+	b->quiet = NULL;
+	b->nquiet = 0;
 	if (b->rb)
 		ring_buffer__free(b->rb);
 	for (i = 0; i < b->nlinks; i++) {

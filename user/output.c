@@ -513,6 +513,56 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 	output__emit(o);
 }
 
+/* The kernel state the agent keeps was changed behind its back (loader__verify). */
+void output__tamper(struct kw_output *o, const struct kw_tamper *t, const char *restore_err)
+{
+	static const char msg[] = "keywatch's BPF maps or links were changed by another process: "
+				  "keys may have gone unwatched or reads unreported";
+	const struct {
+		const char *name;
+		unsigned n;
+	} f[] = {
+		{ "watched_entries_missing", t->watched_missing },
+		{ "watched_entries_foreign", t->watched_extra },
+		{ "inode_prefilter_missing", t->ino_missing },
+		{ "inode_prefilter_foreign", t->ino_extra },
+		{ "names_missing", t->names_missing },
+		{ "names_foreign", t->names_extra },
+		{ "name_lengths_wrong", t->lens_wrong },
+		{ "expected_cache_foreign", t->quiet_foreign },
+		{ "generation_changed", t->generation },
+		{ "links_detached", t->links },
+	};
+	struct json *j = &o->j;
+	size_t i;
+
+	if (o->falco)
+		falco__begin(o, ts(CLOCK_REALTIME), "keywatch kernel state tampered",
+			     PKI_SEV_CRITICAL, msg, false);
+	else
+		head(o, ts(CLOCK_REALTIME), "alert", "bpf-state-tampered", PKI_SEV_CRITICAL, NULL,
+		     false);
+	if (!o->falco) {
+		json__str(j, "message", msg);
+		json__obj_begin(j, "keywatch");
+	}
+	json__obj_begin(j, o->falco ? "keywatch.tamper" : "tamper");
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].n)
+			json__uint(j, f[i].name, f[i].n);
+	json__obj_end(j);
+	json__str(j, o->falco ? "keywatch.restored" : "restored", restore_err ? "no" : "yes");
+	if (restore_err)
+		json__str(j, o->falco ? "keywatch.restore_error" : "restore_error", restore_err);
+	if (o->falco) {
+		falco__end(o, "bpf-state-tampered");
+		return;
+	}
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched)
 {
 	struct json *j = &o->j;
@@ -540,6 +590,7 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 	json__uint(j, "attempts_examined", c->attempts_seen);
 	json__uint(j, "fd_lookup_failures", c->fd_lookup_fail);
 	json__uint(j, "watch_updates", c->updates);
+	json__uint(j, "tamper_detected", c->tamper);
 	json__uint(j, "write_errors", o->write_errors);
 	json__obj_end(j);
 	json__obj_end(j);

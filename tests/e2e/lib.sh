@@ -72,13 +72,13 @@ trig() {
 	TRIG_PID=${TRIG_PID:-0}
 }
 
-# wait_event FILE PID ACTION — the first matching event (compact JSON) within 5 s, or nothing.
-wait_event() {
-	local file=$1 pid=$2 action=$3 i line
-	for i in $(seq 1 50); do
-		line=$(jq -c --argjson pid "$pid" --arg a "$action" \
-			'select(.process.pid == $pid and .event.action == $a)' "$file" 2>/dev/null |
-			head -n1)
+# wait_first FILE TENTHS JQ-ARGS... — the first line jq selects (compact JSON), polling every
+# 0.1 s for at most TENTHS tenths of a second, or nothing (status 1).
+wait_first() {
+	local file=$1 n=$2 i line
+	shift 2
+	for i in $(seq 1 "$n"); do
+		line=$(jq -c "$@" "$file" 2>/dev/null | head -n1)
 		if [ -n "$line" ]; then
 			printf '%s\n' "$line"
 			return 0
@@ -86,6 +86,17 @@ wait_event() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# wait_event FILE PID ACTION — the first matching event within 5 s.
+wait_event() {
+	wait_first "$1" 50 --argjson pid "$2" --arg a "$3" \
+		'select(.process.pid == $pid and .event.action == $a)'
+}
+
+# wait_action FILE ACTION — the first event with that event.action within 6 s.
+wait_action() {
+	wait_first "$1" 60 --arg a "$2" 'select(.event.action == $a)'
 }
 
 # expect NAME JSON JQ-FILTER... — every filter must be true on the event.

@@ -83,6 +83,30 @@ wait_event "$WORK/b.json" "$TRIG_PID" key-open >/dev/null
 sleep 0.3
 c=$(jq -c --argjson p "$TRIG_PID" 'select(.process.pid == $p)' "$WORK/b.json" | wc -l)
 [ "$c" = 1 ] && ok "an open after the restart is reported exactly once" || not_ok "once" "$c times"
+
+# An overlapping upgrade (surge): a third agent takes over the pins while the second still runs.
+# The second sees its generation word replaced by the agent that now holds the pinned links: it
+# steps down (exit 0), without calling that tampering and without taking the word back.
+B_PID=$AGENT_PID
+agent_start "$WORK/d.json" --root "$NODE" --pin-dir "$PIN" --policy "$POLICY" --heartbeat 0 ||
+	{ not_ok "third agent starts" "see above"; }
+for i in $(seq 1 60); do
+	kill -0 "$B_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$B_PID" 2>/dev/null; then
+	not_ok "the superseded agent steps down" "still running after 6 s"
+	kill -TERM "$B_PID"
+fi
+wait "$B_PID"
+rc=$?
+n=$(grep -c '"bpf-state-tampered"' "$WORK/b.json")
+[ "$rc" = 0 ] && [ "$n" = 0 ] && grep -q "a newer agent took over" "$WORK/b.json.err" &&
+	ok "an agent whose pins a newer one took over steps down: exit 0, no tamper alert" ||
+	not_ok "superseded agent" "rc=$rc tamper=$n err=$(tail -n1 "$WORK/b.json.err")"
+trig open "$CA"
+ev=$(wait_event "$WORK/d.json" "$TRIG_PID" key-open)
+expect "… and the newer agent reports" "$ev" '.event.kind == "alert"'
 agent_stop
 
 # A service user after attach: same three capabilities, uid switched, still alerting.

@@ -349,4 +349,48 @@ else
 	not_ok "second agent starts" "see above"
 fi
 
+# ---------------------------------------------------------------- tamper evidence
+# A root process rewrites the agent's maps with bpftool: every watched entry deleted, the
+# generation word zeroed (mutes every program), a foreign key in the expected-reads cache (would
+# make someone's reads "expected"). One bpftool process (batch), so the agent's next check sees
+# all of it at once. The agent alerts naming each, and puts its state back.
+OUT8=$WORK/events8.json
+if agent_start "$OUT8" --root "$NODE" --heartbeat 0; then
+	pid=$(head -n1 "$OUT8" | jq '.keywatch.programs[0].id')
+	nw=$(head -n1 "$OUT8" | jq '.keywatch.watched')
+	declare -A MAPID=()
+	for m in $(bpftool prog show id "$pid" -j | jq -r '.map_ids[]'); do
+		MAPID[$(bpftool map show id "$m" -j | jq -r .name)]=$m
+	done
+	{
+		bpftool map dump id "${MAPID[watched]}" -j |
+			jq -r --arg id "${MAPID[watched]}" \
+				'.[] | "map delete id \($id) key hex \(.key | map(ltrimstr("0x")) | join(" "))"'
+		echo "map update id ${MAPID[control]} key 0 0 0 0 value 0 0 0 0 0 0 0 0"
+		echo "map update id ${MAPID[expected_quiet]} key hex $(printf '5a %.0s' $(seq 1 32)) value 1 0 0 0"
+	} >"$WORK/tamper.batch"
+	bpftool batch file "$WORK/tamper.batch" >/dev/null 2>"$WORK/tamper.err"
+	n=$(bpftool map dump id "${MAPID[watched]}" -j | jq length)
+	ev=$(wait_action "$OUT8" bpf-state-tampered)
+	expect "maps rewritten by another process (bpftool) → bpf-state-tampered alert naming each change" "$ev" \
+		'.event.kind == "alert"' '.event.severity == 99' \
+		".keywatch.tamper.watched_entries_missing == $nw" '.keywatch.tamper.generation_changed == 1' \
+		'.keywatch.tamper.expected_cache_foreign == 1' '.keywatch.restored == "yes"'
+	[ "$n" = 0 ] || echo "# (the watched map held $n entries right after the batch)"
+	n=$(bpftool map dump id "${MAPID[watched]}" -j | jq length)
+	q=$(bpftool map dump id "${MAPID[expected_quiet]}" -j | jq length)
+	[ "$n" = "$nw" ] && [ "$q" = 0 ] && ok "… and restored: all $nw watched entries back, the foreign cache key gone" ||
+		not_ok "state restored" "watched=$n expected_quiet=$q"
+	trig open "$CA"
+	ev=$(wait_event "$OUT8" "$TRIG_PID" key-open)
+	expect "… and reads of ca.key alert again" "$ev" '.event.kind == "alert"'
+	agent_stop
+else
+	not_ok "tamper agent starts" "see above"
+fi
+# No agent above saw tampering that wasn't there.
+n=$(cat "$OUT" "$OUT2" "$OUT3" "$OUT5" "$OUT6" 2>/dev/null | grep -c '"bpf-state-tampered"')
+[ "$n" = 0 ] && ok "no bpf-state-tampered alert from the untouched agents (heartbeats verify each second)" ||
+	not_ok "false tamper alerts" "$n"
+
 e2e_summary
