@@ -79,13 +79,18 @@ enum kw_control {
 
 /* Key of the `expected_quiet` map: a (watched file, executable) pair the agent judged expected.
  * The executable is its dentry (an opaque kernel address: a hard link elsewhere is another
- * dentry, so it doesn't inherit the verdict) and its inode. */
+ * dentry, so it doesn't inherit the verdict), its inode and device, and the inode's generation:
+ * a dentry address and an inode number are both reused once freed (a new tmpfs numbers its
+ * files from the start again), the generation (random per inode on tmpfs and ext4) tells the new
+ * executable from the one judged. */
 struct kw_expect_key {
 	struct kw_file_id file;
 	__u64 exe_dentry;
 	__u64 exe_ino;
+	__u64 exe_dev;
+	__u32 exe_gen;
+	__u32 _pad;
 };
-
 /* Value of the `exe_announced` map, keyed by tgid. */
 struct kw_exe_seen {
 	__u64 start_ns;
@@ -117,11 +122,13 @@ struct kw_event {
 	__s64 ret;		/* syscall return: fd or -errno */
 	__u64 open_flags;
 	__u64 exe_dentry; /* the executable's dentry, opaque: key material for expected_quiet */
-	__u32 watch_id;	  /* index from the watched map (OPEN) */
-	__u32 flags;	  /* KW_EVF_* */
-	__u16 path_len;	  /* bytes in path[] excluding NUL */
-	__u16 exe_len;	  /* bytes used in exe[] */
-	__u16 exe_depth;  /* components in exe[] */
+	__u32 exe_gen;	  /* the executable inode's i_generation: the same */
+	__u32 _pad2;
+	__u32 watch_id;	 /* index from the watched map (OPEN) */
+	__u32 flags;	 /* KW_EVF_* */
+	__u16 path_len;	 /* bytes in path[] excluding NUL */
+	__u16 exe_len;	 /* bytes used in exe[] */
+	__u16 exe_depth; /* components in exe[] */
 	__u16 _pad;
 	char path[KW_PATH_MAX]; /* string the process passed, NUL-terminated */
 	char exe[KW_EXE_BUF];	/* exe path components, leaf first, each NUL-terminated */

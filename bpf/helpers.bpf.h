@@ -252,6 +252,8 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	e->flags = 0;
 	e->watch_id = 0;
 	e->exe_dentry = 0;
+	e->exe_gen = 0;
+	e->_pad2 = 0;
 	e->path_len = 0;
 	e->exe_len = 0;
 	e->exe_depth = 0;
@@ -344,6 +346,8 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 		.file = id,
 		.exe_dentry = (__u64)exe->f_path.dentry,
 		.exe_ino = exe->f_inode->i_ino,
+		.exe_dev = exe->f_inode->i_sb->s_dev,
+		.exe_gen = exe->f_inode->i_generation,
 	};
 
 	if (bpf_map_lookup_elem(&expected_quiet, &ek)) {
@@ -360,6 +364,7 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 		return 0;
 	e->file = id;
 	e->exe_dentry = ek.exe_dentry;
+	e->exe_gen = ek.exe_gen;
 	e->watch_id = w->id;
 	e->flags |= evflags;
 	kw__event_send(e);

@@ -494,6 +494,8 @@ void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e)
 		.file = e->file,
 		.exe_dentry = e->exe_dentry,
 		.exe_ino = e->proc.exe.ino,
+		.exe_dev = e->proc.exe.dev,
+		.exe_gen = e->exe_gen,
 	};
 	__u32 one = 1;
 

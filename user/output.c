@@ -20,6 +20,7 @@
 #define RULE_UNEXPECTED "Unexpected reader of a Kubernetes secret"
 #define RULE_ATTEMPT	"Denied open of a Kubernetes secret"
 #define RULE_EXPECTED	"Expected reader of a Kubernetes secret"
+#define RULE_WRITE	"Write open of a Kubernetes secret"
 #define RULE_LOST	"keywatch events lost"
 
 static int64_t ts(clockid_t c)
@@ -234,7 +235,13 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	const struct kw_event *e = d->raw;
 	const struct kw_proc *p = &e->proc;
 	bool attempt = e->kind == KW_EV_ATTEMPT;
+	/* Opened for writing or truncation: tampering, or a renewal in place. */
+	bool write = (e->open_flags & (O_ACCMODE | O_TRUNC)) != 0;
 	const char *kind = attempt || !v->expected ? "alert" : "event";
+	const char *rule = attempt	 ? RULE_ATTEMPT
+			   : v->expected ? RULE_EXPECTED
+			   : write	 ? RULE_WRITE
+					 : RULE_UNEXPECTED;
 	const char *action = attempt ? "key-open-attempt" : "key-open";
 	const char *fpath = f ? f->path : "";
 	const char *role = f ? f->role : "unknown";
@@ -254,15 +261,13 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 			 d->exe[0] ? d->exe : comm, fpath, role, errno_name(e->ret), comm, p->tgid,
 			 p->uid);
 	else
-		snprintf(msg, sizeof(msg), "%s read of %s (%s) by %s (pid %u, uid %u): %s",
-			 v->expected ? "Expected" : "Unexpected", fpath, role,
-			 d->exe[0] ? d->exe : comm, p->tgid, p->uid, v->reason);
+		snprintf(msg, sizeof(msg), "%s %s of %s (%s) by %s (pid %u, uid %u): %s",
+			 v->expected ? "Expected" : "Unexpected", write ? "write open" : "read",
+			 fpath, role, d->exe[0] ? d->exe : comm, p->tgid, p->uid, v->reason);
+	if (write && !attempt && !v->expected)
+		sev = PKI_SEV_CRITICAL;
 	if (o->falco) {
-		falco__open_event(o, d, f, v,
-				  attempt	? RULE_ATTEMPT
-				  : v->expected ? RULE_EXPECTED
-						: RULE_UNEXPECTED,
-				  sev, msg);
+		falco__open_event(o, d, f, v, rule, sev, msg);
 		return;
 	}
 	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
@@ -270,10 +275,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	json__str(j, "message", msg);
 
 	json__obj_begin(j, "rule");
-	json__str(j, "name",
-		  attempt	? RULE_ATTEMPT
-		  : v->expected ? RULE_EXPECTED
-				: RULE_UNEXPECTED);
+	json__str(j, "name", rule);
 	json__str(j, "ruleset", "keywatch");
 	json__obj_end(j);
 
@@ -343,6 +345,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		json__bool(j, "opened_path_truncated", true);
 	if (d->file_retired)
 		json__str(j, "file_state", "replaced: this inode is no longer at file.path");
+	json__str(j, "access", write ? "write" : "read");
 	json__str(j, "hook", event__hook_name(e->hook));
 	json__str(j, "backend", KW_BACKEND_TRACEPOINT);
 	put_flags(j, e->open_flags);

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -149,6 +150,114 @@ static int uring_open(const char *mode, const char *path)
 	return 0;
 }
 
+/* Run fn(arg) in a child; print "child=PID"; 0 when it exited 0. */
+static int in_child(int (*fn)(void *), void *arg)
+{
+	pid_t c;
+	int st;
+
+	fflush(stdout);
+	c = fork();
+	if (c == 0)
+		_exit(fn(arg));
+	if (c < 0 || waitpid(c, &st, 0) < 0)
+		return 1;
+	printf("child=%d\n", (int)c);
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 1;
+}
+
+static int open_path(void *p)
+{
+	return check(open(p, O_RDONLY), p);
+}
+
+/* SCM_RIGHTS: the parent opened the key; the child receives the fd and reads one byte. */
+static int recv_and_read(void *arg)
+{
+	int sock = *(int *)arg, fd;
+	char c, buf[CMSG_SPACE(sizeof(int))];
+	struct iovec io = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf) };
+	struct cmsghdr *cm;
+
+	if (recvmsg(sock, &m, 0) != 1 || !(cm = CMSG_FIRSTHDR(&m)))
+		return 1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return pread(fd, &c, 1, 0) == 1 ? 0 : 1;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char c = 'x', buf[CMSG_SPACE(sizeof(int))];
+	struct iovec io = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+/*
+ * Routes through another process: the parent opens PATH (MODE fd-reopen: the child opens
+ * /proc/PARENT/fd/N; fd-pass: the child receives the fd over a unix socket and reads it) or not
+ * (root: the child opens /proc/PARENT/root/PATH).
+ */
+static int via_parent(const char *mode, const char *path)
+{
+	static char p[4096];
+	int fd = -1, sv[2];
+
+	if (strcmp(mode, "root")) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return check(fd, path);
+	}
+	if (!strcmp(mode, "fd-reopen")) {
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", (int)getpid(), fd);
+		return in_child(open_path, p);
+	}
+	if (!strcmp(mode, "root")) {
+		snprintf(p, sizeof(p), "/proc/%d/root%s", (int)getpid(), path);
+		return in_child(open_path, p);
+	}
+	if (!strcmp(mode, "fd-pass")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || send_fd(sv[0], fd))
+			return 1;
+		close(fd);
+		return in_child(recv_and_read, &sv[1]);
+	}
+	return 1;
+}
+
+/*
+ * An fd opened before the agent started, used after: open PATH, wait (at most 30 s) for GATE to
+ * exist, then read through pread, mmap and sendfile.
+ */
+static int hold(const char *path, const char *gate)
+{
+	int fd = open(path, O_RDONLY), null = open("/dev/null", O_WRONLY), w;
+	char c;
+	void *m;
+
+	if (fd < 0 || null < 0)
+		return check(-1, path);
+	printf("held\n");
+	fflush(stdout);
+	for (w = 0; access(gate, F_OK) < 0 && w < 3000; w++)
+		usleep(10000);
+	m = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (pread(fd, &c, 1, 0) != 1 || m == MAP_FAILED || sendfile(null, fd, NULL, 1) != 1)
+		return 1;
+	c = *(volatile char *)m;
+	(void)c;
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -157,6 +266,9 @@ static int usage(void)
 		"       kwtrig comm NAME PATH    (set comm, then open)\n"
 		"       kwtrig loop N PATH       (open PATH N times)\n"
 		"       kwtrig uring openat|openat2|async|sqpoll|direct PATH (one io_uring open)\n"
+		"       kwtrig via fd-reopen|fd-pass|root PATH (a child reaches the parent's open)\n"
+		"       kwtrig write PATH        (open for writing, write nothing)\n"
+		"       kwtrig hold PATH GATE    (open; at GATE read by pread, mmap, sendfile)\n"
 		"       kwtrig aslink BINPATH LINKPATH FILE N  (BINPATH opens FILE N times, then a\n"
 		"                                 hard link of it at LINKPATH opens it once)\n"
 		"       kwtrig as BINPATH PATH   (run a copy of kwtrig at BINPATH in a private\n"
@@ -220,8 +332,14 @@ int main(int argc, char **argv)
 		mfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
 		return check(open_by_handle_at(mfd, fh, O_RDONLY), "open_by_handle_at");
 	}
+	if (!strcmp(cmd, "write"))
+		return check(open(argv[2], O_WRONLY | O_APPEND), argv[2]);
 	if (argc < 4)
 		return usage();
+	if (!strcmp(cmd, "via") && argc >= 4)
+		return via_parent(argv[2], argv[3]);
+	if (!strcmp(cmd, "hold") && argc >= 4)
+		return hold(argv[2], argv[3]);
 	if (!strcmp(cmd, "uring") && argc >= 4)
 		return uring_open(argv[2], argv[3]);
 	if (!strcmp(cmd, "loop")) {

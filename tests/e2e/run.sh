@@ -152,6 +152,37 @@ uring "io_uring SQPOLL (the iou-sqp thread submits) → alert naming the process
 uring "io_uring direct descriptor (fixed-file slot 0, no fd) → alert" io_uring_openat direct \
 	'.keywatch.io_uring_direct_slot == 0'
 
+# Through another process: /proc/PID/fd/N reopens the file (a new open: seen), /proc/PID/root
+# reaches it through another root (seen); an fd passed over SCM_RIGHTS is not an open: the
+# receiver's reads are not seen, only the sender's open (the documented gap of an open hook).
+child_of() { sed -n 's/^child=//p' "$WORK/trig.out" | head -n1; }
+trig via fd-reopen "$CA"
+c=$(child_of)
+ev=$(wait_event "$OUT" "${c:-0}" key-open)
+expect "/proc/PID/fd/N reopened by another process → alert for that process" "$ev" \
+	"${base_checks[@]}" ".process.parent.pid == $TRIG_PID" \
+	"(.keywatch.opened_path | test(\"^/proc/$TRIG_PID/fd/[0-9]+$\"))"
+trig via root "$CA"
+c=$(child_of)
+ev=$(wait_event "$OUT" "${c:-0}" key-open)
+expect "/proc/PID/root/... of another process → alert" "$ev" "${base_checks[@]}" \
+	"(.keywatch.opened_path == \"/proc/$TRIG_PID/root$CA\")"
+trig via fd-pass "$CA"
+c=$(child_of)
+wait_event "$OUT" "$TRIG_PID" key-open >/dev/null
+sleep 0.3
+n=$(jq -c --argjson p "${c:-0}" 'select(.process.pid == $p)' "$OUT" | wc -l)
+m=$(jq -c --argjson p "$TRIG_PID" 'select(.process.pid == $p and .event.action == "key-open")' "$OUT" | wc -l)
+[ "$TRIG_RC" = 0 ] && [ -n "$c" ] && [ "$n" = 0 ] && [ "$m" = 1 ] &&
+	ok "fd passed over SCM_RIGHTS: the sender's open alerts; the receiver's read is not an open (gap, documented)" ||
+	not_ok "SCM_RIGHTS behaviour" "rc=$TRIG_RC child=$c child events=$n sender alerts=$m"
+# Opened for writing: its own rule, whatever the reader.
+trig write "$CA"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "open for writing → alert under the write rule" "$ev" "${base_checks[@]}" \
+	'.rule.name == "Write open of a Kubernetes secret"' '.keywatch.access == "write"' \
+	'.keywatch.open_flags | index("O_WRONLY")' '(.message | startswith("Unexpected write open of"))'
+
 # creat(2) on an operator-watched file (creat truncates: never on a real key)
 trig creat "$NODE/srv/secret.txt"; pid=$TRIG_PID
 ev=$(wait_event "$OUT" "$pid" key-open)
@@ -310,6 +341,8 @@ if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
 	# A hard link of the same binary elsewhere (same inode, other dentry) is judged afresh.
 	trig aslink /usr/local/bin/kube-controller-manager /usr/local/bin/totally-kcm "$CA" 200
 	ev=$(wait_event "$OUT2" "$TRIG_PID" key-open)
+	[ -n "$ev" ] || echo "# aslink: rc=$TRIG_RC pid=$TRIG_PID $(tr '\n' ' ' <"$WORK/trig.err")" \
+		"events for the pid: $(jq -c --argjson p "$TRIG_PID" 'select(.process.pid == $p)' "$OUT2" | head -n3)"
 	expect "hard link of an expected binary at another path → alert, despite the cached verdict" "$ev" \
 		'.event.kind == "alert"' '.process.executable == "/usr/local/bin/totally-kcm"'
 	n=$(jq -c 'select(.process.executable == "/usr/local/bin/kube-controller-manager")' "$OUT2" | wc -l)
@@ -367,7 +400,7 @@ if agent_start "$OUT8" --root "$NODE" --heartbeat 0; then
 			jq -r --arg id "${MAPID[watched]}" \
 				'.[] | "map delete id \($id) key hex \(.key | map(ltrimstr("0x")) | join(" "))"'
 		echo "map update id ${MAPID[control]} key 0 0 0 0 value 0 0 0 0 0 0 0 0"
-		echo "map update id ${MAPID[expected_quiet]} key hex $(printf '5a %.0s' $(seq 1 32)) value 1 0 0 0"
+		echo "map update id ${MAPID[expected_quiet]} key hex $(printf '5a %.0s' $(seq 1 48)) value 1 0 0 0"
 	} >"$WORK/tamper.batch"
 	bpftool batch file "$WORK/tamper.batch" >/dev/null 2>"$WORK/tamper.err"
 	n=$(bpftool map dump id "${MAPID[watched]}" -j | jq length)
@@ -388,6 +421,29 @@ if agent_start "$OUT8" --root "$NODE" --heartbeat 0; then
 else
 	not_ok "tamper agent starts" "see above"
 fi
+# An fd opened before the agent started, then read by pread, mmap and sendfile while it runs:
+# none of those is an open, so none is seen (the documented gap of an open hook; `keywatch scan`
+# and the posture findings are what cover a reader that was already there).
+rm -f "$WORK/gate9"
+"$TRIG" hold "$CA" "$WORK/gate9" >"$WORK/hold.out" 2>&1 &
+hp=$!
+for i in $(seq 1 50); do grep -q held "$WORK/hold.out" && break; sleep 0.1; done
+OUT9=$WORK/events9.json
+if agent_start "$OUT9" --root "$NODE" --heartbeat 0; then
+	touch "$WORK/gate9"
+	wait "$hp"
+	hrc=$?
+	sleep 0.3
+	n=$(jq -c --argjson p "$hp" 'select(.process.pid == $p)' "$OUT9" | wc -l)
+	[ "$hrc" = 0 ] && [ "$n" = 0 ] &&
+		ok "an fd opened before the agent started, read by pread/mmap/sendfile → no event (gap, documented)" ||
+		not_ok "pre-opened fd behaviour" "rc=$hrc events=$n"
+	agent_stop
+else
+	kill "$hp" 2>/dev/null
+	not_ok "hold agent starts" "see above"
+fi
+
 # No agent above saw tampering that wasn't there.
 n=$(cat "$OUT" "$OUT2" "$OUT3" "$OUT5" "$OUT6" 2>/dev/null | grep -c '"bpf-state-tampered"')
 [ "$n" = 0 ] && ok "no bpf-state-tampered alert from the untouched agents (heartbeats verify each second)" ||
