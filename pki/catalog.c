@@ -88,6 +88,19 @@ const struct pki_component *pki__component(const char *name)
 	return NULL;
 }
 
+/* The component a process name (comm: at most 15 bytes, the kernel cuts longer names) claims. */
+const struct pki_component *pki__component_by_comm(const char *comm)
+{
+	size_t i;
+
+	for (i = 0; comm[0] && i < sizeof(components) / sizeof(components[0]); i++)
+		if (!strncmp(components[i].name, comm, 15) &&
+		    strlen(comm) ==
+			    (strlen(components[i].name) < 15 ? strlen(components[i].name) : 15))
+			return &components[i];
+	return NULL;
+}
+
 const char *pki__kind_name(enum pki_kind kind)
 {
 	switch (kind) {

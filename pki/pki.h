@@ -176,6 +176,7 @@ const char *pki__severity_name(int sev);
 int pki__severity_parse(const char *s);
 
 const struct pki_component *pki__component(const char *name);
+const struct pki_component *pki__component_by_comm(const char *comm);
 const char *pki__kind_name(enum pki_kind kind);
 /* Does this kubeconfig embed a private key (users[].user.client-key-data)? -1 on parse error,
  * with "file:line:col: message" in err. */

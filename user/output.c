@@ -229,6 +229,26 @@ static void put_flags(struct json *j, uint64_t f)
 	json__arr_end(j);
 }
 
+/*
+ * The process name claims a Kubernetes component, but the executable is not one of that name
+ * (prctl(PR_SET_NAME) or a renamed copy: Falco's rules, which match on comm, take such a process
+ * for the component).
+ */
+static void put_comm_mismatch(struct json *j, const char *comm, const char *exe)
+{
+	const struct pki_component *c = pki__component_by_comm(comm);
+	const char *base = strrchr(exe, '/');
+
+	base = base ? base + 1 : exe;
+	if (!c || !exe[0] || !strcmp(base, c->name))
+		return;
+	json__obj_begin(j, "comm_mismatch");
+	json__str(j, "comm", comm);
+	json__str(j, "claims", c->name);
+	json__str(j, "executable", exe);
+	json__obj_end(j);
+}
+
 void output__open_event(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f,
 			const struct kw_verdict *v)
 {
@@ -345,6 +365,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		json__bool(j, "opened_path_truncated", true);
 	if (d->file_retired)
 		json__str(j, "file_state", "replaced: this inode is no longer at file.path");
+	put_comm_mismatch(j, comm, d->exe);
 	json__str(j, "access", write ? "write" : "read");
 	json__str(j, "hook", event__hook_name(e->hook));
 	json__str(j, "backend", KW_BACKEND_TRACEPOINT);

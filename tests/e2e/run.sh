@@ -176,6 +176,14 @@ m=$(jq -c --argjson p "$TRIG_PID" 'select(.process.pid == $p and .event.action =
 [ "$TRIG_RC" = 0 ] && [ -n "$c" ] && [ "$n" = 0 ] && [ "$m" = 1 ] &&
 	ok "fd passed over SCM_RIGHTS: the sender's open alerts; the receiver's read is not an open (gap, documented)" ||
 	not_ok "SCM_RIGHTS behaviour" "rc=$TRIG_RC child=$c child events=$n sender alerts=$m"
+# A process that names itself after a component (prctl PR_SET_NAME), not being it.
+trig comm kube-apiserver "$PKI/sa.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "comm set to kube-apiserver by another binary → alert with comm_mismatch" "$ev" \
+	'.event.kind == "alert"' '.process.name == "kube-apiserver"' \
+	'.keywatch.comm_mismatch.claims == "kube-apiserver"' \
+	"(.keywatch.comm_mismatch.executable == \"$TRIG_EXE\")"
+
 # Opened for writing: its own rule, whatever the reader.
 trig write "$CA"
 ev=$(wait_event "$OUT" "$TRIG_PID" key-open)

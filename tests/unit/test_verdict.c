@@ -318,6 +318,31 @@ static void test_component_table(void **state)
 		assert_null(pki__component(unknown[i]));
 }
 
+/* A process name (comm, cut at 15 bytes by the kernel) that claims a component. */
+static void test_component_by_comm(void **state)
+{
+	static const char *const claims[][2] = {
+		{ "kube-apiserver", "kube-apiserver" },
+		{ "kube-controller", "kube-controller-manager" }, /* 15 bytes: cut */
+		{ "kube-scheduler", "kube-scheduler" },
+		{ "etcd", "etcd" },
+		{ "kubelet", "kubelet" },
+	};
+	static const char *const none[] = { "", "kube", "kube-controlle", "kube-apiserverX",
+					    "etcdctl", "kubectl", "bash" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+		const struct pki_component *c = pki__component_by_comm(claims[i][0]);
+
+		assert_non_null(c);
+		assert_string_equal(c->name, claims[i][1]);
+	}
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_null(pki__component_by_comm(none[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_reader),
 		cmocka_unit_test(test_long_reason),
 		cmocka_unit_test(test_component_table),
+		cmocka_unit_test(test_component_by_comm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
