@@ -164,6 +164,9 @@ struct kw_counters {
 	uint64_t updates, expected_quiet, tamper;
 };
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
+/* The component a process's comm claims while its executable is not one (NULL: no claim). */
+const char *output__comm_claim(const char *comm, const char *exe);
+bool output__is_write(const struct kw_event *e);
 struct kw_tamper;
 void output__tamper(struct kw_output *o, const struct kw_tamper *t, const char *restore_err);
 /* Append one ready line; one write(2) per event so concurrent readers never see half a line. */

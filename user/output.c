@@ -234,17 +234,30 @@ static void put_flags(struct json *j, uint64_t f)
  * (prctl(PR_SET_NAME) or a renamed copy: Falco's rules, which match on comm, take such a process
  * for the component).
  */
-static void put_comm_mismatch(struct json *j, const char *comm, const char *exe)
+const char *output__comm_claim(const char *comm, const char *exe)
 {
 	const struct pki_component *c = pki__component_by_comm(comm);
 	const char *base = strrchr(exe, '/');
 
 	base = base ? base + 1 : exe;
-	if (!c || !exe[0] || !strcmp(base, c->name))
+	return !c || !exe[0] || !strcmp(base, c->name) ? NULL : c->name;
+}
+
+/* Opened for writing or truncation: tampering, or a renewal in place. */
+bool output__is_write(const struct kw_event *e)
+{
+	return (e->open_flags & (O_ACCMODE | O_TRUNC)) != 0;
+}
+
+static void put_comm_mismatch(struct json *j, const char *comm, const char *exe)
+{
+	const char *claim = output__comm_claim(comm, exe);
+
+	if (!claim)
 		return;
 	json__obj_begin(j, "comm_mismatch");
 	json__str(j, "comm", comm);
-	json__str(j, "claims", c->name);
+	json__str(j, "claims", claim);
 	json__str(j, "executable", exe);
 	json__obj_end(j);
 }
@@ -255,8 +268,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	const struct kw_event *e = d->raw;
 	const struct kw_proc *p = &e->proc;
 	bool attempt = e->kind == KW_EV_ATTEMPT;
-	/* Opened for writing or truncation: tampering, or a renewal in place. */
-	bool write = (e->open_flags & (O_ACCMODE | O_TRUNC)) != 0;
+	bool write = output__is_write(e);
 	const char *kind = attempt || !v->expected ? "alert" : "event";
 	const char *rule = attempt	 ? RULE_ATTEMPT
 			   : v->expected ? RULE_EXPECTED

@@ -111,5 +111,20 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 	json__str(j, "keywatch.expected_readers", readers);
 	json__str(j, "keywatch.verdict", v->expected && !attempt ? "expected" : "unexpected");
 	json__str(j, "keywatch.reason", attempt ? "denied open of a watched key" : v->reason);
+	json__str(j, "keywatch.access", output__is_write(e) ? "write" : "read");
+	{
+		char comm[KW_COMM_LEN + 1];
+		const char *claim;
+
+		memcpy(comm, p->comm, KW_COMM_LEN);
+		comm[KW_COMM_LEN] = 0;
+		claim = output__comm_claim(comm, d->exe);
+		if (claim)
+			json__str(j, "keywatch.comm_claims", claim);
+	}
+	if (e->flags & KW_EVF_DIRECT_FD)
+		json__int(j, "keywatch.io_uring_direct_slot", e->ret);
+	if (e->flags & KW_EVF_IO_WORKER)
+		json__bool(j, "keywatch.io_uring_worker", true);
 	falco__end(o, attempt ? "key-open-attempt" : "key-open");
 }

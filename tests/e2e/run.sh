@@ -325,7 +325,8 @@ if agent_start "$OUT5" --root "$NODE" --heartbeat 0 --format falco; then
 		'(.tags | index("T1552.004") != null)' '(.hostname | type == "string")' \
 		'(.output_fields | type == "object")' '.output_fields["fd.name"] == "/etc/kubernetes/pki/ca.key"' \
 		"(.output_fields[\"proc.exepath\"] == \"$TRIG_EXE\")" '.output_fields["keywatch.verdict"] == "unexpected"' \
-		'(.output_fields["evt.time"] | type == "number")' '.output_fields["keywatch.action"] == "key-open"'
+		'(.output_fields["evt.time"] | type == "number")' '.output_fields["keywatch.action"] == "key-open"' \
+		'.output_fields["keywatch.access"] == "read"' '.output_fields["keywatch.comm_claims"] == null'
 	first=$(head -n1 "$OUT5")
 	expect "--format falco: watch-started in the same shape" "$first" '.rule == "keywatch watch started"' \
 		'.priority == "Informational"' '.output_fields["keywatch.action"] == "watch-started"'
