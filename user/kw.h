@@ -110,6 +110,10 @@ struct kw_verdict {
 	bool expected;
 	const char *component;		 /* the matching component, when expected */
 	const struct pki_reader *reader; /* the reader that matched, when expected */
+	/* The check that failed, when unexpected: "not-watched", "no-reader" (nobody may read the
+	 * file), "path" (not an expected binary), "executable-unknown", "expiry", "digest",
+	 * "digest-unavailable". NULL when expected. */
+	const char *failed_check;
 	char reason[1024];
 };
 /* exe_sha256: the executable's digest, or NULL when not computed (see verdict__wants_digest). */

@@ -364,6 +364,8 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		  attempt ? "an open of a watched key was denied; attempts are "
 			    "reported whoever makes them"
 			  : v->reason);
+	if (!attempt && v->failed_check)
+		json__str(j, "failed_check", v->failed_check);
 	json__obj_begin(j, "key");
 	json__str(j, "role", role);
 	json__arr_begin(j, "expected_readers");

@@ -112,6 +112,8 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 	json__str(j, "keywatch.verdict", v->expected && !attempt ? "expected" : "unexpected");
 	json__str(j, "keywatch.reason", attempt ? "denied open of a watched key" : v->reason);
 	json__str(j, "keywatch.access", output__is_write(e) ? "write" : "read");
+	if (!attempt && v->failed_check)
+		json__str(j, "keywatch.failed_check", v->failed_check);
 	{
 		char comm[KW_COMM_LEN + 1];
 		const char *claim;

@@ -31,7 +31,7 @@ bool verdict__wants_digest(const struct pki_file *f, const char *exe)
 void verdict__decide(const struct pki_file *f, const char *exe, const unsigned char *exe_sha256,
 		     long long now, struct kw_verdict *v)
 {
-	const char *why = NULL;
+	const char *why = NULL, *check = NULL;
 	char names[384] = "";
 	size_t off = 0;
 	int i;
@@ -39,11 +39,14 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 	v->expected = false;
 	v->component = NULL;
 	v->reader = NULL;
+	v->failed_check = NULL;
 	if (!f) {
+		v->failed_check = "not-watched";
 		snprintf(v->reason, sizeof(v->reason), "the file is not in the watch set");
 		return;
 	}
 	if (f->nreaders == 0) {
+		v->failed_check = "no-reader";
 		snprintf(v->reason, sizeof(v->reason),
 			 "no component reads %s at run time, so every reader is unexpected",
 			 f->role);
@@ -59,6 +62,7 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 			continue;
 		if (r->expires && r->expires <= now) {
 			why = "its allowance expired";
+			check = "expiry";
 			continue;
 		}
 		if (r->has_sha256) {
@@ -66,11 +70,13 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 
 			if (!exe_sha256) {
 				why = "its digest could not be computed";
+				check = "digest-unavailable";
 				continue;
 			}
 			if (memcmp(exe_sha256, r->sha256, 32)) {
 				hex(r->sha256, want);
 				hex(exe_sha256, got);
+				v->failed_check = "digest";
 				snprintf(
 					v->reason, sizeof(v->reason),
 					"%s has SHA-256 %.12s…, not the %.12s… pinned for %s by %s",
@@ -85,6 +91,7 @@ void verdict__decide(const struct pki_file *f, const char *exe, const unsigned c
 			 r->component, r->binary, f->role, r->source);
 		return;
 	}
+	v->failed_check = check ? check : exe[0] ? "path" : "executable-unknown";
 	if (why)
 		snprintf(v->reason, sizeof(v->reason), "%s is a reader of %s, but %s", exe, f->role,
 			 why);

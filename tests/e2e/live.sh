@@ -66,7 +66,8 @@ expect "policy window open: kubeadm reading front-proxy-ca.key → expected" "$e
 trig as /usr/bin/kubeadm "$PKI/etcd/ca.key"
 ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
 expect "policy window expired: kubeadm reading etcd/ca.key → alert naming the expiry" "$ev" \
-	'.event.kind == "alert"' '(.keywatch.reason | contains("expired"))'
+	'.event.kind == "alert"' '(.keywatch.reason | contains("expired"))' \
+	'.keywatch.failed_check == "expiry"'
 
 # ---- kubelet client rotation: new timestamped pem, then the symlink swap client-go does
 old_pem=$(readlink "$KPKI/kubelet-client-current.pem")

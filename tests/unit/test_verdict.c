@@ -76,6 +76,7 @@ static void expect_expected(const struct pki_file *f, const char *exe, const cha
 	assert_true(v.expected);
 	assert_non_null(v.component);
 	assert_string_equal(v.component, component);
+	assert_null(v.failed_check);
 	assert_contains(v.reason, component);
 	assert_contains(v.reason, exe);
 	assert_contains(v.reason, f->role);
@@ -104,6 +105,7 @@ static void test_ca_key_kcm_wrong_place(void **state)
 
 	(void)state;
 	expect_unexpected(f, "/tmp/kube-controller-manager", &v);
+	assert_string_equal(v.failed_check, "path");
 	assert_contains(v.reason, "/tmp/kube-controller-manager");
 	assert_contains(v.reason, KCM_BIN);
 	assert_contains(v.reason, "cluster-ca-key");
@@ -147,6 +149,7 @@ static void test_no_readers(void **state)
 
 	(void)state;
 	expect_unexpected(f, KAS_BIN, &v);
+	assert_string_equal(v.failed_check, "no-reader");
 	assert_contains(v.reason, "no component reads");
 	assert_contains(v.reason, "front-proxy-ca-key");
 	expect_unexpected(f, "", &v);
@@ -161,6 +164,7 @@ static void test_exe_unresolved(void **state)
 
 	(void)state;
 	expect_unexpected(f, "", &v);
+	assert_string_equal(v.failed_check, "executable-unknown");
 	assert_contains(v.reason, "could not be resolved");
 	assert_contains(v.reason, KCM);
 	free(f);
@@ -172,6 +176,7 @@ static void test_file_null(void **state)
 
 	(void)state;
 	expect_unexpected(NULL, KCM_BIN, &v);
+	assert_string_equal(v.failed_check, "not-watched");
 	assert_contains(v.reason, "not in the watch set");
 	expect_unexpected(NULL, "", &v);
 }
