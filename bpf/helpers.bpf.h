@@ -445,9 +445,10 @@ static __always_inline int kw__uring_complete(struct io_ring_ctx *ctx, void *req
 		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
 		return 0;
 	}
+	/* a.path stays NULL: the event says KW_EVF_NO_PATH. */
 	if (slot)
-		return kw__file_opened(hook, idx, file, &a, KW_EVF_DIRECT_FD | KW_EVF_NO_PATH);
-	return kw__file_opened(hook, res, file, &a, KW_EVF_NO_PATH);
+		return kw__file_opened(hook, idx, file, &a, KW_EVF_DIRECT_FD);
+	return kw__file_opened(hook, res, file, &a, 0);
 }
 
 /*

@@ -50,6 +50,19 @@ static int refs_push(struct pki_refs *r, const struct pki_ref *ref)
 typedef int (*parse_fn)(const char *name, const unsigned char *buf, size_t len,
 			struct pki_refs *out, char *err, size_t errlen, void *arg);
 
+/* Remember a configuration file that was read, so a change to it can trigger a refresh. */
+static void source_add(struct pki_inventory *inv, const char *node_path)
+{
+	char **v = realloc(inv->sources, (inv->nsources + 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	inv->sources = v;
+	v[inv->nsources] = strdup(node_path);
+	if (v[inv->nsources])
+		inv->nsources++;
+}
+
 /* Parse one node config file into refs; a missing file is not an error. Returns 1 if read. */
 static int parse_node_file(struct pki_inventory *inv, const char *node_path, parse_fn fn, void *arg,
 			   struct pki_refs *refs)
@@ -63,7 +76,7 @@ static int parse_node_file(struct pki_inventory *inv, const char *node_path, par
 			pki__diag(inv, "%s: %s", node_path, strerror(errno));
 		return 0;
 	}
-	pki__source_add(inv, node_path);
+	source_add(inv, node_path);
 	if (fn(node_path, buf, len, refs, err, sizeof(err), arg) < 0)
 		pki__diag(inv, "%s", err);
 	pki__buf_free(buf, len);
@@ -161,7 +174,7 @@ static void follow_kubeconfigs(struct pki_inventory *inv, struct pki_refs *refs)
 			continue;
 		if (pki__read_node_file(inv, r.path, PKI_KUBECONFIG_MAX, &buf, &len, NULL, 0) < 0)
 			continue;
-		pki__source_add(inv, r.path);
+		source_add(inv, r.path);
 		memset(&kc, 0, sizeof(kc));
 		if (pki__kubeconfig_parse(r.path, buf, len, &kc, err, sizeof(err)) < 0) {
 			pki__diag(inv, "%s", err);

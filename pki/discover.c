@@ -293,19 +293,6 @@ static bool kubeconfig_is_secret(struct pki_inventory *inv, const char *node_pat
 	return secret;
 }
 
-/* Remember a node file whose change should trigger a refresh (see struct pki_inventory). */
-void pki__source_add(struct pki_inventory *inv, const char *node_path)
-{
-	char **v = realloc(inv->sources, (inv->nsources + 1) * sizeof(*v));
-
-	if (!v)
-		return;
-	inv->sources = v;
-	v[inv->nsources] = strdup(node_path);
-	if (v[inv->nsources])
-		inv->nsources++;
-}
-
 /*
  * A file that is not a secret now may be one being written: `openssl genrsa >key` creates the
  * file at once and writes it seconds later, and the directory watch sees only the creation. A
@@ -333,7 +320,7 @@ static void pending_add(struct pki_inventory *inv, const char *node_path, const 
 
 bool pki__pending_changed(const struct pki_pending *p, const struct stat *now)
 {
-	return !now || now->st_size != p->size || now->st_mtim.tv_sec != p->mtime.tv_sec ||
+	return now->st_size != p->size || now->st_mtim.tv_sec != p->mtime.tv_sec ||
 	       now->st_mtim.tv_nsec != p->mtime.tv_nsec;
 }
 

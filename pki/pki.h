@@ -146,8 +146,7 @@ int pki__reader_add(struct pki_file *f, const char *component, const char *binar
 		    const char *source, const unsigned char *sha256, long long expires);
 bool pki__same_file(const struct pki_inventory *inv, const struct pki_file *f,
 		    const char *node_path);
-void pki__source_add(struct pki_inventory *inv, const char *node_path);
-/* Has a pending file changed since discovery saw it (or gone)? */
+/* Has a pending file changed since discovery saw it? */
 bool pki__pending_changed(const struct pki_pending *p, const struct stat *now);
 void pki__diag(struct pki_inventory *inv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

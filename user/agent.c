@@ -223,37 +223,24 @@ static void reload(struct agent *a)
 		a->c.alerts++;
 		return;
 	}
-	while (settings__restart_only(&a->opts, &n, &which)) {
-		log_warnx("reload: %s changed in %s: takes effect at the next start", which,
-			  n.config);
-		if (!strcmp(which, "root"))
-			n.root = a->opts.root;
-		else if (!strcmp(which, "output"))
-			n.output = a->opts.output;
-		else if (!strcmp(which, "format"))
-			n.falco = a->opts.falco;
-		else if (!strcmp(which, "pin-dir"))
-			n.pin_dir = a->opts.pin_dir;
-		else if (!strcmp(which, "user"))
-			n.user = a->opts.user;
-		else if (!strcmp(which, "ringbuf-bytes"))
-			n.ringbuf_bytes = a->opts.ringbuf_bytes;
-		else
-			n.keep_privileges = a->opts.keep_privileges;
-	}
-	/* Equal now, and the running ones are the agent's own copies (keep_strings). */
+	if (settings__restart_only(&a->opts, &n, &which))
+		log_warnx("reload: %s changed in %s: takes effect at the next start (so do root, "
+			  "output, format, pin-dir, user, ringbuf-bytes, keep-privileges)",
+			  which, n.config);
+	/* Those keep their running values; the strings are the agent's own (keep_strings). */
 	n.root = a->opts.root;
 	n.output = a->opts.output;
+	n.falco = a->opts.falco;
 	n.pin_dir = a->opts.pin_dir;
 	n.user = a->opts.user;
+	n.ringbuf_bytes = a->opts.ringbuf_bytes;
+	n.keep_privileges = a->opts.keep_privileges;
 	pki__settings_free(&a->st);
 	a->st = st;
 	a->opts = n;
 	log_info("reload: %s applied", n.config);
 }
 
-/* Options only a restart applies stay as they started: copies of their own, so a reload can
- * replace the configuration file's values (a.st) freely. */
 static void free_settings(struct agent *a)
 {
 	size_t i;
@@ -265,6 +252,8 @@ static void free_settings(struct agent *a)
 	}
 }
 
+/* Options only a restart applies stay as they started: copies of their own, so a reload can
+ * replace the configuration file's values (a.st) freely. */
 static int keep_strings(struct agent *a)
 {
 	const char **f[] = { &a->opts.root, &a->opts.output, &a->opts.pin_dir, &a->opts.user };
