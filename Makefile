@@ -122,14 +122,16 @@ $(OUTPUT)/tests/san/%: tests/unit/%.c $(SAN_OBJS) | $(OUTPUT)/tests/san
 	$(call msg,TEST-SAN,$@)
 	$(Q)$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
+# Static: the fake container of tests/e2e/identity.sh runs it in a rootfs with no libraries.
 $(OUTPUT)/tests/kwtrig: tests/e2e/kwtrig.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -static -pthread $< -o $@
 
 unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS) $(UNIT_SAN_BINS)
 
-E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh tests/e2e/restart.sh
+E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh tests/e2e/restart.sh \
+	tests/e2e/identity.sh
 
 # Every suite against the plain agent, then against the ASan+UBSan agent; all run even if one
 # fails, and make fails if any did.

@@ -82,13 +82,19 @@ enum kw_control {
  * dentry, so it doesn't inherit the verdict), its inode and device, and the inode's generation:
  * a dentry address and an inode number are both reused once freed (a new tmpfs numbers its
  * files from the start again), the generation (random per inode on tmpfs and ext4) tells the new
- * executable from the one judged. */
+ * executable from the one judged, and its change time a binary rewritten in place. */
 struct kw_expect_key {
 	struct kw_file_id file;
 	__u64 exe_dentry;
 	__u64 exe_ino;
 	__u64 exe_dev;
 	__u32 exe_gen;
+	__u32 exe_ctime_nsec; /* a binary rewritten in place keeps its inode: its ctime changes */
+	__s64 exe_ctime_sec;
+	/* Placement is part of the verdict: the same binary run from another cgroup or mount
+	 * namespace (the kubelet's binary started from a shell) is judged afresh. */
+	__u64 cgroup_id;
+	__u32 mntns;
 	__u32 _pad;
 };
 /* Value of the `exe_announced` map, keyed by tgid. */
@@ -121,9 +127,10 @@ struct kw_event {
 	struct kw_file_id file; /* the watched file (OPEN); zero for ATTEMPT */
 	__s64 ret;		/* syscall return: fd or -errno */
 	__u64 open_flags;
-	__u64 exe_dentry; /* the executable's dentry, opaque: key material for expected_quiet */
-	__u32 exe_gen;	  /* the executable inode's i_generation: the same */
-	__u32 _pad2;
+	__u64 exe_dentry;     /* the executable's dentry, opaque: key material for expected_quiet */
+	__u32 exe_gen;	      /* the executable inode's i_generation: the same */
+	__u32 exe_ctime_nsec; /* the executable inode's change time: the same */
+	__s64 exe_ctime_sec;
 	__u32 watch_id;	 /* index from the watched map (OPEN) */
 	__u32 flags;	 /* KW_EVF_* */
 	__u16 path_len;	 /* bytes in path[] excluding NUL */
@@ -132,6 +139,24 @@ struct kw_event {
 	__u16 _pad;
 	char path[KW_PATH_MAX]; /* string the process passed, NUL-terminated */
 	char exe[KW_EXE_BUF];	/* exe path components, leaf first, each NUL-terminated */
+};
+
+/*
+ * Value of the `procs` map, keyed by tgid: the process as it was at its last exec
+ * (sched_process_exec), kept after it exits (LRU) so that a reader gone before the agent looks,
+ * and its parents, are still attributed. Processes that never exec'd since the programs were
+ * loaded are absent (the agent falls back to /proc).
+ */
+struct kw_exec {
+	struct kw_proc proc;   /* at exec: tgid, ppid, start, exe, cgroup, namespaces, ids */
+	__u64 exec_ns;	       /* bpf_ktime_get_ns() of the exec */
+	__u64 parent_start_ns; /* the parent's start time, to tell a reused ppid apart */
+	__u32 exe_gen;	       /* i_generation of the executable's inode */
+	__u32 flags;	       /* KW_EVF_EXE_TRUNC when the walk stopped early */
+	__u16 exe_len;	       /* bytes used in exe[] */
+	__u16 exe_depth;       /* components in exe[] */
+	__u32 _pad;
+	char exe[KW_EXE_BUF]; /* exe path components, leaf first, as in kw_event */
 };
 
 #endif /* KW_EVENT_H */

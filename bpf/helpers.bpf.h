@@ -16,6 +16,7 @@
 #define KW_IORING_OP_OPENAT2	   28
 #define KW_IORING_FILE_INDEX_ALLOC (~0U)
 #define KW_PF_IO_WORKER		   0x00000010
+#define KW_NSEC_MASK		   0x3fffffff /* nanoseconds fit in 30 bits */
 
 /* Set by the agent before load. */
 const volatile __u32 kw_agent_tgid = 0;
@@ -67,17 +68,16 @@ static __always_inline void kw__file_id(struct file *file, struct kw_file_id *id
  * scanned in the kernel; the agent reverses them. A global function: the verifier checks it once,
  * on its own, instead of once per caller state. Output in the per-CPU `walk` map.
  */
-__noinline int kw__path_walk(__u64 dentry_addr, __u64 vfsmnt_addr)
+__noinline int kw__path_walk(__u64 dentry_addr, __u64 vfsmnt_addr, __u32 slot)
 {
 	struct dentry *dentry = (struct dentry *)dentry_addr;
 	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_addr;
 	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct kw_walk *w;
-	__u32 zero = 0;
 	int i;
 
-	w = bpf_map_lookup_elem(&walk, &zero);
+	w = bpf_map_lookup_elem(&walk, &slot);
 	if (!w)
 		return 0;
 	/*
@@ -123,6 +123,31 @@ __noinline int kw__path_walk(__u64 dentry_addr, __u64 vfsmnt_addr)
 		dentry = parent;
 	}
 	return 0;
+}
+
+/* Inode change time across kernel versions (CO-RE): i_ctime_sec/nsec since 6.11, __i_ctime in
+ * 6.6-6.10, i_ctime before. */
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___v65 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void kw__inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		*sec = BPF_CORE_READ(inode, i_ctime_sec);
+		/* Multigrain timestamps (6.13+) keep a flag in the top bit (I_CTIME_QUERIED), set
+		 * when someone stat()s the file: not part of the time. */
+		*nsec = BPF_CORE_READ(inode, i_ctime_nsec) & KW_NSEC_MASK;
+	} else if (bpf_core_field_exists(((struct inode___v66 *)inode)->__i_ctime)) {
+		*sec = BPF_CORE_READ((struct inode___v66 *)inode, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ((struct inode___v66 *)inode, __i_ctime.tv_nsec);
+	} else {
+		*sec = BPF_CORE_READ((struct inode___v65 *)inode, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ((struct inode___v65 *)inode, i_ctime.tv_nsec);
+	}
 }
 
 /* Process context of the current task; the same for every hook and every backend. */
@@ -253,7 +278,8 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	e->watch_id = 0;
 	e->exe_dentry = 0;
 	e->exe_gen = 0;
-	e->_pad2 = 0;
+	e->exe_ctime_nsec = 0;
+	e->exe_ctime_sec = 0;
 	e->path_len = 0;
 	e->exe_len = 0;
 	e->exe_depth = 0;
@@ -269,12 +295,12 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	if (exe && kw__exe_known(&e->proc)) {
 		e->flags |= KW_EVF_EXE_CACHED;
 	} else if (exe) {
-		__u32 zero = 0;
+		__u32 slot = KW_WALK_OPEN;
 		struct kw_walk *w;
 
 		kw__path_walk((__u64)BPF_CORE_READ(exe, f_path.dentry),
-			      (__u64)BPF_CORE_READ(exe, f_path.mnt));
-		w = bpf_map_lookup_elem(&walk, &zero);
+			      (__u64)BPF_CORE_READ(exe, f_path.mnt), KW_WALK_OPEN);
+		w = bpf_map_lookup_elem(&walk, &slot);
 		if (w) {
 			bpf_probe_read_kernel(e->exe, sizeof(e->exe), w->buf);
 			e->exe_len = w->len;
@@ -348,8 +374,11 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 		.exe_ino = exe->f_inode->i_ino,
 		.exe_dev = exe->f_inode->i_sb->s_dev,
 		.exe_gen = exe->f_inode->i_generation,
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.mntns = bt->nsproxy->mnt_ns->ns.inum,
 	};
 
+	kw__inode_ctime(exe->f_inode, &ek.exe_ctime_sec, &ek.exe_ctime_nsec);
 	if (bpf_map_lookup_elem(&expected_quiet, &ek)) {
 		kw__stat_inc(KW_STAT_EXPECTED_QUIET);
 		return 0;
@@ -365,6 +394,8 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 	e->file = id;
 	e->exe_dentry = ek.exe_dentry;
 	e->exe_gen = ek.exe_gen;
+	e->exe_ctime_sec = ek.exe_ctime_sec;
+	e->exe_ctime_nsec = ek.exe_ctime_nsec;
 	e->watch_id = w->id;
 	e->flags |= evflags;
 	kw__event_send(e);
@@ -515,6 +546,50 @@ static __always_inline int kw__open_exit(enum kw_hook hook, long ret)
 		return kw__open_ok(hook, ret);
 	if (ret == -KW_EACCES || ret == -KW_EPERM)
 		return kw__open_denied(hook, ret);
+	return 0;
+}
+
+/*
+ * A process exec'd: remember it as it is now, by tgid (identity at exec). Runs for every exec on
+ * the node, so it does one path walk and one map update, nothing else; only the reporting
+ * generation writes (a restarted agent's programs and its predecessor's share the pinned map).
+ */
+static __always_inline int kw__exec(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 zero = 0, slot = KW_WALK_EXEC;
+	struct kw_exec *x;
+	struct kw_walk *w;
+	struct file *exe;
+
+	if (!kw__current_generation())
+		return 0;
+	x = bpf_map_lookup_elem(&execbuf, &zero);
+	if (!x)
+		return 0;
+	__builtin_memset(&x->proc, 0, sizeof(x->proc));
+	kw__proc_fill(&x->proc, (struct task_struct *)bpf_get_current_task());
+	x->exec_ns = bpf_ktime_get_ns();
+	x->parent_start_ns = task->real_parent->start_time;
+	x->exe_gen = 0;
+	x->flags = 0;
+	x->exe_len = 0;
+	x->exe_depth = 0;
+	x->_pad = 0;
+	exe = task->mm->exe_file;
+	if (exe) {
+		x->exe_gen = exe->f_inode->i_generation;
+		kw__path_walk((__u64)BPF_CORE_READ(exe, f_path.dentry),
+			      (__u64)BPF_CORE_READ(exe, f_path.mnt), KW_WALK_EXEC);
+		w = bpf_map_lookup_elem(&walk, &slot);
+		if (w) {
+			bpf_probe_read_kernel(x->exe, sizeof(x->exe), w->buf);
+			x->exe_len = w->len;
+			x->exe_depth = w->depth;
+			x->flags = w->flags;
+		}
+	}
+	bpf_map_update_elem(&procs, &x->proc.tgid, x, BPF_ANY);
 	return 0;
 }
 

@@ -50,6 +50,11 @@
  * the apiserver re-read their keys on every TLS handshake. */
 #define KW_EXPECTED_QUIET 4096
 
+/* Processes remembered as they were at exec (LRU, ~880 bytes each, ~7 MiB of kernel memory):
+ * a reader and its ancestors stay attributed after they exit, for as long as fewer than this
+ * many execs happen in between. */
+#define KW_PROCS 8192
+
 /* Ring buffer: records carry only the used part of an event (~200 bytes; ~700 with the exe
  * path, sent once per process), so 1 MiB holds ~5,000 open events. */
 #define KW_RINGBUF_BYTES (1u << 20)

@@ -54,6 +54,22 @@ struct {
 	__type(value, __u32);
 } expected_quiet SEC(".maps");
 
+/* Processes as they were at their last exec, by tgid (identity at exec; see struct kw_exec). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KW_PROCS);
+	__type(key, __u32);
+	__type(value, struct kw_exec);
+} procs SEC(".maps");
+
+/* Per-CPU record under construction for `procs` (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kw_exec);
+} execbuf SEC(".maps");
+
 /* Events to the agent; size set by the agent before load (KW_RINGBUF_BYTES by default). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -108,7 +124,11 @@ struct {
 	__type(value, struct kw_event);
 } evbuf SEC(".maps");
 
-/* Per-CPU output of the exe path walk, a global subprogram verified on its own. */
+/* Per-CPU output of the exe path walk, a global subprogram verified on its own. One slot per
+ * kind of caller (KW_WALK_OPEN, KW_WALK_EXEC), so an exec hook never shares a buffer with an
+ * open hook. */
+#define KW_WALK_OPEN 0
+#define KW_WALK_EXEC 1
 struct kw_walk {
 	char buf[KW_EXE_BUF];
 	__u32 len;
@@ -118,7 +138,7 @@ struct kw_walk {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct kw_walk);
 } walk SEC(".maps");

@@ -48,3 +48,10 @@ int BPF_PROG(io_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 {
 	return kw__uring_complete(ring, req, cqe);
 }
+
+/* Identity at exec: every process as it was when it exec'd, for attribution after it exits. */
+SEC("tracepoint/sched/sched_process_exec")
+int sched_process_exec(void *ctx)
+{
+	return kw__exec();
+}

@@ -8,14 +8,29 @@
 
 #include "catalog.h"
 
+/* kubeadm runs the control plane as static pods and the kubelet as a systemd service; kubeadm
+ * itself is a command an administrator runs (no placement to check: policy readers only). */
 static const struct pki_component components[] = {
-	{ "kube-apiserver", "/usr/local/bin/kube-apiserver" },
-	{ "kube-controller-manager", "/usr/local/bin/kube-controller-manager" },
-	{ "kube-scheduler", "/usr/local/bin/kube-scheduler" },
-	{ "etcd", "/usr/local/bin/etcd" },
-	{ "kubelet", "/usr/bin/kubelet" },
-	{ "kubeadm", "/usr/bin/kubeadm" },
+	{ "kube-apiserver", "/usr/local/bin/kube-apiserver", PKI_PLACE_STATIC_POD, NULL },
+	{ "kube-controller-manager", "/usr/local/bin/kube-controller-manager", PKI_PLACE_STATIC_POD,
+	  NULL },
+	{ "kube-scheduler", "/usr/local/bin/kube-scheduler", PKI_PLACE_STATIC_POD, NULL },
+	{ "etcd", "/usr/local/bin/etcd", PKI_PLACE_STATIC_POD, NULL },
+	{ "kubelet", "/usr/bin/kubelet", PKI_PLACE_HOST_SERVICE, "kubelet.service" },
+	{ "kubeadm", "/usr/bin/kubeadm", PKI_PLACE_ANY, NULL },
 };
+
+const char *pki__placement_name(enum pki_placement p)
+{
+	switch (p) {
+	case PKI_PLACE_STATIC_POD:
+		return "static-pod";
+	case PKI_PLACE_HOST_SERVICE:
+		return "host-service";
+	default:
+		return "any";
+	}
+}
 
 #define KAS	"kube-apiserver"
 #define KCM	"kube-controller-manager"

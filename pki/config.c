@@ -66,6 +66,7 @@ struct cfg {
 	struct pki_refs *out;
 	size_t n0;	     /* out->n on entry, for rollback */
 	unsigned char *seen; /* manifest: container nodes already done, by node index */
+	const char *image;   /* manifest: the image of the container being read, or NULL */
 };
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -573,6 +574,8 @@ static int add_ref(struct cfg *c, const yaml_mark_t *src, const yaml_mark_t *at,
 	/* component and binary were length-checked by the callers. */
 	snprintf(r->component, sizeof(r->component), "%s", component);
 	snprintf(r->binary, sizeof(r->binary), "%s", binary);
+	if (c->image)
+		snprintf(r->image, sizeof(r->image), "%s", c->image);
 	memcpy(r->path, path, pathlen);
 	r->path[pathlen] = '\0';
 	n = snprintf(r->source, sizeof(r->source), "%s:%zu %.*s", c->name, src->line + 1,
@@ -613,10 +616,11 @@ static const struct field spec_fields[] = {
 };
 
 struct container {
-	yaml_node_t *name, *command, *args, *mounts;
+	yaml_node_t *name, *command, *args, *mounts, *image;
 };
 static const struct field container_fields[] = {
 	FIELD(struct container, "name", YAML_SCALAR_NODE, name),
+	FIELD(struct container, "image", YAML_SCALAR_NODE, image),
 	FIELD(struct container, "command", YAML_SEQUENCE_NODE, command),
 	FIELD(struct container, "args", YAML_SEQUENCE_NODE, args),
 	FIELD(struct container, "volumeMounts", YAML_SEQUENCE_NODE, mounts),
@@ -652,6 +656,7 @@ static const struct field host_path_fields[] = {
 /* The argv of one container, walked across command[1..] and args. */
 struct argv {
 	const char *component, *binary;
+	const char *image;	    /* NULL outside static pod manifests */
 	const yaml_node_t *pending; /* "--flag" waiting for a separate value */
 };
 
@@ -778,8 +783,9 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 	struct container ct = { 0 };
 	struct argv av = { 0 };
 	char component[sizeof(((struct pki_ref *)0)->component)];
-	char binary[PATH_MAX];
+	char binary[PATH_MAX], image[sizeof(((struct pki_ref *)0)->image)];
 	size_t idx = (size_t)(n - c->doc.nodes.start), i;
+	int rc = -1;
 
 	/* The same node listed twice (an alias) is the same container: do it once. */
 	if (c->seen[idx])
@@ -791,6 +797,12 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 		return fail_node(c, n, "container has no name");
 	if (copy_str(c, ct.name, "container name", component, sizeof(component)))
 		return -1;
+	image[0] = '\0';
+	if (ct.image && copy_str(c, ct.image, "image", image, sizeof(image)))
+		return -1;
+	/* A static pod's container: its refs carry the image (PKI_PLACE_STATIC_POD). An image
+	 * that is empty still marks the container as one of a pod. */
+	c->image = image[0] ? image : "unknown";
 	binary[0] = '\0';
 	av.component = component;
 	av.binary = binary;
@@ -801,9 +813,9 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 			const yaml_node_t *a = item(c, ct.command, i);
 
 			if (!a)
-				return -1;
+				goto out;
 			if (first ? binary_of(c, a, binary, sizeof(binary)) : argument(c, &av, a))
-				return -1;
+				goto out;
 			first = false;
 		}
 	}
@@ -812,7 +824,7 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 			const yaml_node_t *a = item(c, ct.args, i);
 
 			if (!a || argument(c, &av, a))
-				return -1;
+				goto out;
 		}
 	}
 	if (ct.mounts) {
@@ -820,10 +832,13 @@ static int container(struct cfg *c, const yaml_node_t *n, const yaml_node_t *vol
 			const yaml_node_t *m = item(c, ct.mounts, i);
 
 			if (!m || volume_mount(c, &av, m, volumes))
-				return -1;
+				goto out;
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	c->image = NULL;
+	return rc;
 }
 
 static int manifest(struct cfg *c)

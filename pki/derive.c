@@ -218,16 +218,36 @@ static struct pki_file *inv_file_at(struct pki_inventory *inv, const char *node_
 	return NULL;
 }
 
+void pki__reader_free(struct pki_reader *r)
+{
+	free(r->component);
+	free(r->binary);
+	free(r->source);
+	free(r->image);
+	r->component = r->binary = r->source = r->image = NULL;
+}
+
 int pki__reader_add(struct pki_file *f, const char *component, const char *binary,
 		    const char *source, const unsigned char *sha256, long long expires)
 {
+	const struct pki_component *c = pki__component(component);
+
+	return pki__reader_add_placed(f, component, binary, source, sha256, expires,
+				      c ? c->placement : PKI_PLACE_ANY, NULL);
+}
+
+int pki__reader_add_placed(struct pki_file *f, const char *component, const char *binary,
+			   const char *source, const unsigned char *sha256, long long expires,
+			   enum pki_placement placement, const char *image)
+{
+	const struct pki_component *c = pki__component(component);
 	struct pki_reader *r;
 	int i;
 
 	for (i = 0; i < f->nreaders; i++) {
 		r = &f->readers[i];
 		if (!strcmp(r->component, component) && !strcmp(r->binary, binary) &&
-		    !r->has_sha256 && !sha256 && r->expires == expires)
+		    !r->has_sha256 && !sha256 && r->expires == expires && r->placement == placement)
 			return 0; /* the first source is kept: the flag that names the file */
 	}
 	if (f->nreaders == PKI_MAX_READERS)
@@ -237,12 +257,13 @@ int pki__reader_add(struct pki_file *f, const char *component, const char *binar
 	r->component = strdup(component);
 	r->binary = strdup(binary);
 	r->source = strdup(source);
-	if (!r->component || !r->binary || !r->source) {
-		free(r->component);
-		free(r->binary);
-		free(r->source);
+	r->image = image && image[0] ? strdup(image) : NULL;
+	if (!r->component || !r->binary || !r->source || (image && image[0] && !r->image)) {
+		pki__reader_free(r);
 		return -1;
 	}
+	r->placement = placement;
+	r->unit = placement == PKI_PLACE_HOST_SERVICE && c ? c->unit : NULL;
 	if (sha256) {
 		memcpy(r->sha256, sha256, sizeof(r->sha256));
 		r->has_sha256 = true;
@@ -250,6 +271,17 @@ int pki__reader_add(struct pki_file *f, const char *component, const char *binar
 	r->expires = expires;
 	f->nreaders++;
 	return 0;
+}
+
+/* A flag in a static pod manifest: the container runs in a static pod. The kubelet's own flags
+ * and config: the kubelet's unit. Anything else: as the component table says. */
+static enum pki_placement ref_placement(const struct pki_ref *ref)
+{
+	const struct pki_component *c = pki__component(ref->component);
+
+	if (ref->image[0])
+		return PKI_PLACE_STATIC_POD;
+	return c ? c->placement : PKI_PLACE_ANY;
 }
 
 /* A hostPath volume covers every inventory file at or below its path. */
@@ -330,8 +362,9 @@ int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 			continue;
 		f = inv_file_at(inv, ref->path);
 		if (f)
-			pki__reader_add(f, ref->component, ref->binary[0] ? ref->binary : "",
-					ref->source, NULL, 0);
+			pki__reader_add_placed(f, ref->component, ref->binary[0] ? ref->binary : "",
+					       ref->source, NULL, 0, ref_placement(ref),
+					       ref->image);
 	}
 
 	if (have_kubelet) {
@@ -380,8 +413,9 @@ int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol)
 			if (pr->role[0] ? strcmp(f->role, pr->role)
 					: !pki__same_file(inv, f, pr->file))
 				continue;
-			r = pki__reader_add(f, pr->component, pr->binary, src,
-					    pr->has_sha256 ? pr->sha256 : NULL, pr->expires);
+			r = pki__reader_add_placed(f, pr->component, pr->binary, src,
+						   pr->has_sha256 ? pr->sha256 : NULL, pr->expires,
+						   PKI_PLACE_ANY, NULL);
 			if (r < 0)
 				pki__diag(inv, "%s: too many readers for %s", src, f->path);
 			matched++;

@@ -74,11 +74,8 @@ void pki__free(struct pki_inventory *inv)
 
 		for (l = 0; l < f->nlinks; l++)
 			free(f->links[l]);
-		for (l = 0; l < f->nreaders; l++) {
-			free(f->readers[l].component);
-			free(f->readers[l].binary);
-			free(f->readers[l].source);
-		}
+		for (l = 0; l < f->nreaders; l++)
+			pki__reader_free(&f->readers[l]);
 		for (l = 0; l < f->nvisible; l++) {
 			free(f->visible[l].component);
 			free(f->visible[l].source);

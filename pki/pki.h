@@ -36,10 +36,20 @@ enum pki_severity {
 	PKI_SEV_CRITICAL = 99,
 };
 
+/* Where a component's process must run to count as that component (issue 4: identity). */
+enum pki_placement {
+	PKI_PLACE_ANY = 0,	    /* operator policy readers: path and digest only */
+	PKI_PLACE_STATIC_POD = 1,   /* a container of a kubelet static pod (32-hex pod UID) */
+	PKI_PLACE_HOST_SERVICE = 2, /* a host process in the component's systemd unit */
+};
+
 struct pki_component {
 	const char *name;   /* kubeadm component name */
 	const char *binary; /* default executable path on a kubeadm node */
+	enum pki_placement placement;
+	const char *unit; /* PKI_PLACE_HOST_SERVICE: the systemd unit, e.g. "kubelet.service" */
 };
+const char *pki__placement_name(enum pki_placement p);
 
 struct pki_cert {
 	char subject
@@ -64,6 +74,9 @@ struct pki_reader {
 	unsigned char sha256[32];
 	bool has_sha256;   /* policy pinned the binary's digest */
 	long long expires; /* Unix seconds; 0 = never (policy maintenance windows) */
+	enum pki_placement placement;
+	const char *unit; /* PKI_PLACE_HOST_SERVICE: static string from the component table */
+	char *image;	  /* PKI_PLACE_STATIC_POD from a manifest: the container's image, or NULL */
 };
 
 struct pki_rule;
@@ -142,8 +155,14 @@ int pki__resolve(const struct pki_inventory *inv, const char *node_path, char *c
 int pki__derive(struct pki_inventory *inv, const struct pki_policy *pol);
 /* Certificates and chains of every inventory file (pki__identify) */
 void pki__identify(struct pki_inventory *inv);
+/* A reader with the placement its component has in the component table (ANY when unknown). */
 int pki__reader_add(struct pki_file *f, const char *component, const char *binary,
 		    const char *source, const unsigned char *sha256, long long expires);
+/* The same with an explicit placement (policy readers: ANY) and the manifest's image. */
+int pki__reader_add_placed(struct pki_file *f, const char *component, const char *binary,
+			   const char *source, const unsigned char *sha256, long long expires,
+			   enum pki_placement placement, const char *image);
+void pki__reader_free(struct pki_reader *r);
 bool pki__same_file(const struct pki_inventory *inv, const struct pki_file *f,
 		    const char *node_path);
 /* Has a pending file changed since discovery saw it? */
@@ -227,6 +246,7 @@ struct pki_ref {
 	char source[PATH_MAX +
 		    128]; /* "/etc/kubernetes/manifests/kcm.yaml:17 --cluster-signing-key-file" */
 	bool read_only;	  /* PKI_REF_MOUNTS: readOnly: true */
+	char image[256];  /* static pod manifests: the container's image, "" when absent */
 };
 
 struct pki_refs {
@@ -312,7 +332,7 @@ void pki__policy_free(struct pki_policy *p);
 #define PKI_SETTINGS_MAX_WATCH 256
 struct pki_settings {
 	char name[PATH_MAX];
-	char *root, *policy, *output, *format, *pin_dir, *user;
+	char *root, *policy, *output, *format, *pin_dir, *user, *state;
 	char **watch;
 	size_t nwatch;
 	int log_expected, keep_privileges; /* -1 unset, else 0 or 1 */

@@ -1100,6 +1100,7 @@ static const struct key_handler settings_keys[] = {
 	{ "ringbuf-bytes", YAML_SCALAR_NODE, false, h_s_ringbuf },
 	{ "pin-dir", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, pin_dir) },
 	{ "user", YAML_SCALAR_NODE, false, h_s_user },
+	{ "state", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, state) },
 	{ "keep-privileges", YAML_SCALAR_NODE, false, h_s_bool,
 	  offsetof(struct pki_settings, keep_privileges) },
 };
@@ -1136,6 +1137,7 @@ void pki__settings_free(struct pki_settings *st)
 	free(st->format);
 	free(st->pin_dir);
 	free(st->user);
+	free(st->state);
 	for (i = 0; st->watch && i < st->nwatch; i++)
 		free(st->watch[i]);
 	free(st->watch);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 /* keywatch run: load, watch, decide, report, keep the watch set current, until a signal. */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,16 @@ struct agent {
 	const struct kw_opts *o; /* &opts */
 	struct kw_opts opts;	 /* the command line merged with the configuration file */
 	struct pki_settings st;	 /* the configuration file's values, which opts points into */
-	char *kept[4];		 /* root, output, pin-dir, user: see keep_strings */
+	char *kept[5];		 /* root, output, pin-dir, user, state: see keep_strings */
 	struct kw_watchtab w;
 	struct kw_bpf bpf;
 	struct kw_output out;
 	struct kw_inotify ino;
 	struct kw_counters c;
-	uint64_t lost_reported; /* ring-buffer-full count already turned into alerts */
-	uint64_t lost_since;	/* monotonic ns of the last loss check */
-	uint64_t refresh_at;	/* monotonic ns; 0 = nothing pending */
+	struct kw_learned learned; /* digests learned on first sight (--state) */
+	uint64_t lost_reported;	   /* ring-buffer-full count already turned into alerts */
+	uint64_t lost_since;	   /* monotonic ns of the last loss check */
+	uint64_t refresh_at;	   /* monotonic ns; 0 = nothing pending */
 };
 
 static uint64_t mono_ns(void)
@@ -64,6 +66,24 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Persist a digest learned on first sight (or re-learned after an upgrade) and report it. */
+static void learn(struct agent *a, const struct kw_decoded *d, const struct kw_verdict *v)
+{
+	struct kw_learned_entry prev;
+	bool had = v->relearn && v->learned;
+	char err[PATH_MAX + 256];
+
+	if (had)
+		prev = *v->learned; /* learned__set may move the table */
+	if (learned__set(&a->learned, v->reader->component, v->reader->binary, d->id.sha256,
+			 v->reader->image, (long long)time(NULL), err, sizeof(err)) < 0) {
+		log_warnx("learning the digest of %s: %s", v->reader->component, err);
+		a->c.state_errors++;
+	}
+	output__digest_learned(&a->out, d, v, had ? &prev : NULL);
+	a->c.learned++;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -80,6 +100,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	a->c.events++;
 	memset(&v, 0, sizeof(v));
+	identity__resolve(&d, &d.id);
 	if (d.raw->kind == KW_EV_ATTEMPT) {
 		char opened[KW_PATH_MAX + 1];
 
@@ -87,13 +108,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		opened[KW_PATH_MAX] = 0;
 		f = watch__by_name(&a->w, opened);
 	} else {
-		unsigned char sha[32];
-		bool have_sha = false;
-
 		f = watch__file(&a->w, d.raw->watch_id, d.raw->file.dev, d.raw->file.ino, &retired);
-		if (verdict__wants_digest(f, d.exe))
-			have_sha = digest__exe(d.raw->proc.tgid, sha) == 0;
-		verdict__decide(f, d.exe, have_sha ? sha : NULL, (long long)time(NULL), &v);
+		verdict__decide(f, d.exe, &d.id, &a->learned, (long long)time(NULL), &v);
+		if (v.expected && v.learn)
+			learn(a, &d, &v);
 	}
 	d.file_retired = retired;
 	if (v.expected && d.raw->kind == KW_EV_OPEN) {
@@ -212,6 +230,12 @@ static void reload(struct agent *a)
 	char err[PATH_MAX + 256];
 	const char *which;
 
+	/* The learned digests first: an operator accepts a new binary by removing its line. */
+	if (learned__reload(&a->learned, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s (keeping the digests learned so far)", err);
+		output__config_invalid(&a->out, err);
+		a->c.alerts++;
+	}
 	if (!a->opts.cmdline || !a->opts.config)
 		return;
 	n = *a->opts.cmdline;
@@ -225,7 +249,7 @@ static void reload(struct agent *a)
 	}
 	if (settings__restart_only(&a->opts, &n, &which))
 		log_warnx("reload: %s changed in %s: takes effect at the next start (so do root, "
-			  "output, format, pin-dir, user, ringbuf-bytes, keep-privileges)",
+			  "output, format, pin-dir, user, state, ringbuf-bytes, keep-privileges)",
 			  which, n.config);
 	/* Those keep their running values; the strings are the agent's own (keep_strings). */
 	n.root = a->opts.root;
@@ -233,6 +257,7 @@ static void reload(struct agent *a)
 	n.falco = a->opts.falco;
 	n.pin_dir = a->opts.pin_dir;
 	n.user = a->opts.user;
+	n.state = a->opts.state;
 	n.ringbuf_bytes = a->opts.ringbuf_bytes;
 	n.keep_privileges = a->opts.keep_privileges;
 	pki__settings_free(&a->st);
@@ -256,7 +281,8 @@ static void free_settings(struct agent *a)
  * replace the configuration file's values (a.st) freely. */
 static int keep_strings(struct agent *a)
 {
-	const char **f[] = { &a->opts.root, &a->opts.output, &a->opts.pin_dir, &a->opts.user };
+	const char **f[] = { &a->opts.root, &a->opts.output, &a->opts.pin_dir, &a->opts.user,
+			     &a->opts.state };
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -318,6 +344,21 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 		free_settings(&a);
 		return 2;
 	}
+	/* The learned digests: a state file that doesn't parse is a configuration error. */
+	if (learned__open(&a.learned, o->state ? o->state : KW_LEARNED_DEFAULT, err, sizeof(err)) <
+	    0) {
+		log_warnx("%s", err);
+		output__close(&a.out);
+		watch__free(&a.w);
+		free_settings(&a);
+		return 2;
+	}
+	if (o->user && !o->keep_privileges) {
+		struct passwd *pw = getpwnam(o->user);
+
+		if (pw && learned__chown(&a.learned, pw->pw_uid, pw->pw_gid) < 0)
+			log_warn("%s: chown to %s", a.learned.path, o->user);
+	}
 	a.out.falco = o->falco;
 	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 ||
 	    loader__load(&a.bpf, o, err, sizeof(err)) < 0 ||
@@ -327,6 +368,7 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 		goto cleanup;
 	}
 	loader__tracefs_release(&a.bpf);
+	identity__init(o->root, bpf_map__fd(a.bpf.skel->maps.procs));
 	a.bpf.rb = ring_buffer__new(bpf_map__fd(a.bpf.skel->maps.events), on_event, &a, NULL);
 	if (!a.bpf.rb) {
 		log_warn("ring buffer");
@@ -425,6 +467,8 @@ cleanup:
 	output__close(&a.out);
 	watch__free(&a.w);
 	event__cache_free();
+	identity__close();
+	learned__free(&a.learned);
 	free_settings(&a);
 	return rc;
 }

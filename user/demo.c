@@ -27,8 +27,17 @@
 #include "log.h"
 
 #define DEMO_CAT     "/usr/bin/cat"
+#define DEMO_SH	     "/bin/sh"
 #define DEMO_KCM     "/usr/local/bin/kube-controller-manager"
 #define DEMO_WAIT_MS 10000
+/* The controller-manager's placement: a static pod container's cgroup, as the kubelet (systemd
+ * driver) and containerd name it, and the pod's log directory, as the kubelet names it. */
+#define DEMO_POD_UID "5b1e2f0c9a8d7e6f5a4b3c2d1e0f9a8b"
+#define DEMO_CGROUP                                                                              \
+	"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" DEMO_POD_UID          \
+	".slice/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	".scope"
+#define DEMO_POD_LOGS "var/log/pods/kube-system_kube-controller-manager-demo_" DEMO_POD_UID "/x"
 
 static const char *const demo_keys[] = {
 	"etc/kubernetes/pki/ca.key",
@@ -122,8 +131,51 @@ static bool wait_for(const char *path, const char *needle, size_t want)
 	return false;
 }
 
-/* Run `cat key` with stdout to /dev/null; as the controller-manager when as_component. */
-static pid_t reader(const char *key, bool as_component)
+/* Make the static pod's cgroup under the cgroup v2 hierarchy; "" when there is none. */
+static void demo_cgroup(char *out, size_t len)
+{
+	const char *root = identity__cgroup_root();
+	char p[PATH_MAX];
+	char *s;
+
+	out[0] = 0;
+	if (!root)
+		return;
+	snprintf(p, sizeof(p), "%s/keywatch-demo-%d/%s", root, (int)getpid(), DEMO_CGROUP);
+	for (s = p + strlen(root) + 1;; s++) {
+		char c;
+
+		s = strchr(s, '/');
+		c = s ? *s : 0;
+		if (s)
+			*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return;
+		if (!s)
+			break;
+		*s = c;
+	}
+	snprintf(out, len, "%s", p);
+}
+
+/* Remove the demo's cgroups, deepest first (they are empty once the reader is gone). */
+static void demo_cgroup_rm(const char *leaf)
+{
+	char p[PATH_MAX], *s;
+	const char *root = identity__cgroup_root();
+
+	snprintf(p, sizeof(p), "%s", leaf);
+	while (root && strlen(p) > strlen(root) && rmdir(p) == 0 && (s = strrchr(p, '/')))
+		*s = 0;
+}
+
+/*
+ * Run `cat key` with stdout to /dev/null; as the controller-manager when cgroup is set: a copy
+ * of the shell at the component's path (a private mount namespace's tmpfs, the host's /usr is
+ * not touched), in the static pod's cgroup, which opens the key itself and stays a moment, as a
+ * daemon would, while the agent hashes its binary.
+ */
+static pid_t reader(const char *key, const char *cgroup)
 {
 	pid_t pid = fork();
 
@@ -132,21 +184,28 @@ static pid_t reader(const char *key, bool as_component)
 	int null = open("/dev/null", O_WRONLY);
 
 	dup2(null, STDOUT_FILENO);
-	if (as_component) {
-		int in, out;
+	if (cgroup) {
+		char procs[PATH_MAX];
+		int in, out, fd;
 		struct stat st;
 
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
+		fd = open(procs, O_WRONLY);
+		if (fd < 0 || write(fd, "0\n", 2) != 2)
+			_exit(110);
+		close(fd);
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("tmpfs", "/usr/local/bin", "tmpfs", 0, "mode=0755") < 0)
 			_exit(111);
-		in = open(DEMO_CAT, O_RDONLY);
+		in = open(DEMO_SH, O_RDONLY);
 		out = open(DEMO_KCM, O_WRONLY | O_CREAT | O_TRUNC, 0755);
 		if (in < 0 || out < 0 || fstat(in, &st) < 0 ||
 		    sendfile(out, in, NULL, (size_t)st.st_size) != st.st_size)
 			_exit(112);
 		close(in);
 		close(out);
-		execl(DEMO_KCM, "kube-controller-manager", key, (char *)NULL);
+		execl(DEMO_KCM, "kube-controller-manager", "-c", "exec 3<\"$0\"; sleep 0.5", key,
+		      (char *)NULL);
 	} else {
 		execl(DEMO_CAT, "cat", key, (char *)NULL);
 	}
@@ -221,6 +280,7 @@ static void show(const char *events, const char *action, const char *title)
 int demo__run(const char *self)
 {
 	char dir[] = "/tmp/keywatch-demo.XXXXXX", events[PATH_MAX], key[PATH_MAX];
+	char state[PATH_MAX], cgroup[PATH_MAX] = "";
 	struct kw_opts o = { .output = events, .log_expected = true, .config_none = true };
 	struct pki_settings cfg = { .log_expected = -1 };
 	pid_t agent, r;
@@ -241,9 +301,21 @@ int demo__run(const char *self)
 			log_warnx("demo: cannot write %s/%s", dir, demo_keys[i]);
 			goto out;
 		}
+	if (mkdirs(dir, DEMO_POD_LOGS) < 0) {
+		log_warnx("demo: cannot make %s/%s", dir, DEMO_POD_LOGS);
+		goto out;
+	}
 	snprintf(events, sizeof(events), "%s/events.json", dir);
+	snprintf(state, sizeof(state), "%s/learned-digests", dir);
 	snprintf(key, sizeof(key), "%s/etc/kubernetes/pki/ca.key", dir);
 	o.root = dir;
+	o.state = state;
+	demo_cgroup(cgroup, sizeof(cgroup));
+	if (!cgroup[0]) {
+		fprintf(stderr,
+			"keywatch demo: no cgroup v2 hierarchy to place the component in\n");
+		goto out;
+	}
 	printf("keywatch demo: a kubeadm-like node layout in %s\n", dir);
 
 	agent = fork();
@@ -262,10 +334,11 @@ int demo__run(const char *self)
 	show(events, "\"watch-started\"", "the agent is watching (event.kind state)");
 
 	printf("\n>>> kube-controller-manager (%s) reads ca.key: expected\n", DEMO_KCM);
-	r = reader(key, true);
+	printf("    (its static pod's cgroup: .../%s)\n", DEMO_CGROUP);
+	r = reader(key, cgroup);
 	waitpid(r, &st, 0);
 	printf(">>> cat (%s) reads ca.key: not an expected reader\n", DEMO_CAT);
-	r = reader(key, false);
+	r = reader(key, NULL);
 	waitpid(r, &st, 0);
 
 	wait_for(events, "\"key-open\"", 2);
@@ -273,6 +346,8 @@ int demo__run(const char *self)
 	waitpid(agent, &st, 0);
 	show(events, "\"kind\":\"event\",\"action\":\"key-open\"",
 	     "expected read (event.kind event, shown because the demo runs with --log-expected)");
+	show(events, "\"digest_learned\"",
+	     "the controller-manager's binary digest, learned on first sight in its placement");
 	show(events, "\"kind\":\"alert\"", "ALERT: unexpected read (event.kind alert)");
 	printf("\nkeywatch demo: %zu alert(s), %zu expected read(s); agent exit status %d\n",
 	       count_lines(events, "\"kind\":\"alert\""), count_lines(events, "\"kind\":\"event\""),
@@ -282,6 +357,8 @@ int demo__run(const char *self)
 		     ? 0
 		     : 1;
 out:
+	if (cgroup[0])
+		demo_cgroup_rm(cgroup);
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
 }

@@ -50,37 +50,48 @@ out:
 	return rc;
 }
 
-int digest__exe(uint32_t tgid, unsigned char out[32])
+/* Hash the open file fd when it is the inode the kernel reported (kdev/ino; 0: any). */
+static int digest_fd(int fd, uint64_t kdev, uint64_t ino, unsigned char out[32])
 {
-	char path[64];
 	struct stat st;
-	int fd, slot;
+	int slot;
 
-	snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DIGEST_MAX_FILE)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DIGEST_MAX_FILE) {
-		close(fd);
-		return -1;
-	}
+	if (ino && ((uint64_t)st.st_ino != ino || watch__kdev(st.st_dev) != kdev))
+		return -1; /* another file: a reused pid, or a path that now names something else */
 	slot = (int)((st.st_ino ^ st.st_dev) % DIGEST_CACHE);
 	if (cache[slot].valid && cache[slot].dev == st.st_dev && cache[slot].ino == st.st_ino &&
 	    cache[slot].ctime.tv_sec == st.st_ctim.tv_sec &&
 	    cache[slot].ctime.tv_nsec == st.st_ctim.tv_nsec) {
 		memcpy(out, cache[slot].sha256, 32);
-		close(fd);
 		return 0;
 	}
-	if (hash_fd(fd, out) < 0) {
-		close(fd);
+	if (hash_fd(fd, out) < 0)
 		return -1;
-	}
-	close(fd);
 	cache[slot].dev = st.st_dev;
 	cache[slot].ino = st.st_ino;
 	cache[slot].ctime = st.st_ctim;
 	memcpy(cache[slot].sha256, out, 32);
 	cache[slot].valid = true;
 	return 0;
+}
+
+int digest__path(const char *path, uint64_t kdev, uint64_t ino, unsigned char out[32])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = digest_fd(fd, kdev, ino, out);
+	close(fd);
+	return rc;
+}
+
+int digest__exe(uint32_t tgid, uint64_t kdev, uint64_t ino, unsigned char out[32])
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
+	return digest__path(path, kdev, ino, out);
 }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: ISC
 /* Decoding a kernel record. The _Static_asserts pin the layout both compilers must agree on. */
-#include <ctype.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,10 +16,13 @@ _Static_assert(sizeof(struct kw_proc) == 80, "kw_proc layout");
 _Static_assert(offsetof(struct kw_proc, comm) == 64, "kw_proc.comm offset");
 _Static_assert(offsetof(struct kw_event, proc) == 16, "kw_event.proc offset");
 _Static_assert(offsetof(struct kw_event, exe_dentry) == 128, "kw_event.exe_dentry offset");
-_Static_assert(offsetof(struct kw_event, path) == 160, "kw_event.path offset");
-_Static_assert(offsetof(struct kw_event, exe) == 160 + KW_PATH_MAX, "kw_event.exe offset");
-_Static_assert(sizeof(struct kw_event) == 160 + KW_PATH_MAX + KW_EXE_BUF, "kw_event size");
-_Static_assert(sizeof(struct kw_expect_key) == 48, "kw_expect_key layout");
+_Static_assert(offsetof(struct kw_event, exe_ctime_sec) == 144, "kw_event.exe_ctime_sec offset");
+_Static_assert(offsetof(struct kw_event, path) == 168, "kw_event.path offset");
+_Static_assert(offsetof(struct kw_event, exe) == 168 + KW_PATH_MAX, "kw_event.exe offset");
+_Static_assert(sizeof(struct kw_event) == 168 + KW_PATH_MAX + KW_EXE_BUF, "kw_event size");
+_Static_assert(sizeof(struct kw_expect_key) == 72, "kw_expect_key layout");
+_Static_assert(offsetof(struct kw_exec, exe) == 112, "kw_exec.exe offset");
+_Static_assert(sizeof(struct kw_exec) == 112 + KW_EXE_BUF, "kw_exec size");
 _Static_assert((KW_EXE_OFF_MAX & (KW_EXE_OFF_MAX - 1)) == 0, "masking needs a power of two");
 _Static_assert((KW_PATH_MAX & (KW_PATH_MAX - 1)) == 0, "masking needs a power of two");
 _Static_assert((KW_ATTEMPT_NAME & (KW_ATTEMPT_NAME - 1)) == 0, "masking needs a power of two");
@@ -73,78 +75,6 @@ void event__exe_path(const struct kw_event *e, char *out, size_t outlen)
 		off += clen[i];
 	}
 	out[off] = 0;
-}
-
-static bool is_hex_run(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/*
- * Container id from the process's cgroup: the 64-hex id that containerd (cri-containerd-<id>),
- * CRI-O (crio-<id>), Docker (docker-<id>) and the cgroupfs driver (/<id>) put in the last path
- * element. Empty when the process is gone or not in a container.
- */
-void event__container_id(uint32_t tgid, char *out, size_t outlen)
-{
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
-
-	if (outlen == 0)
-		return;
-	out[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%u/cgroup", tgid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *last = strrchr(line, '/'), *p;
-
-		if (!last)
-			continue;
-		last++;
-		p = strrchr(last, '-');
-		p = p ? p + 1 : last;
-		if (strlen(p) >= 64 && is_hex_run(p, 64) && (p[64] == 0 || p[64] == '.')) {
-			snprintf(out, outlen, "%.64s", p);
-			return;
-		}
-	}
-}
-
-/*
- * Container ids by process, so a process that opens keys in a loop costs one /proc read, not one
- * per open. Direct-mapped on tgid; start_ns tells a reused pid from the process it replaced.
- */
-#define CID_CACHE 512
-
-static struct {
-	uint32_t tgid;
-	uint64_t start_ns;
-	char id[72];
-} cid_cache[CID_CACHE];
-
-static void container_id_cached(const struct kw_proc *p, char *out, size_t outlen)
-{
-	typeof(cid_cache[0]) *c = &cid_cache[p->tgid % CID_CACHE];
-
-	if (c->tgid != p->tgid || c->start_ns != p->start_ns) {
-		event__container_id(p->tgid, c->id, sizeof(c->id));
-		c->tgid = p->tgid;
-		c->start_ns = p->start_ns;
-	}
-	snprintf(out, outlen, "%s", c->id);
 }
 
 /*
@@ -227,7 +157,7 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 	d->exe[0] = 0;
 	if (e->flags & KW_EVF_EXE_CACHED) {
 		if (exe_lookup(&e->proc, d->exe, sizeof(d->exe)))
-			goto exe_done;
+			return 0;
 	} else {
 		event__exe_path(e, d->exe, sizeof(d->exe));
 		if (d->exe[0] && !(e->flags & KW_EVF_EXE_TRUNC))
@@ -243,7 +173,5 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 		d->exe[n > 0 ? n : 0] = 0;
 		d->exe_from_proc = n > 0;
 	}
-exe_done:
-	container_id_cached(&e->proc, d->container_id, sizeof(d->container_id));
 	return 0;
 }

@@ -19,7 +19,8 @@
 #define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
 #define KW_MAX_WATCH_ARGS     256
 #define KW_QUIET_SHADOW	      (4 * KW_EXPECTED_QUIET) /* loader.c: keys remembered for verify */
-#define KW_VERIFY_S	      2 /* the kernel's maps and links are checked this often */
+#define KW_VERIFY_S	      2	 /* the kernel's maps and links are checked this often */
+#define KW_MAX_PROGS	      12 /* BPF programs in the object (open hooks and the exec hook) */
 
 /* kw_opts.from_flags: options given on the command line (they win over --config) */
 enum {
@@ -34,6 +35,7 @@ enum {
 	KW_OPT_PIN_DIR = 1 << 8,
 	KW_OPT_USER = 1 << 9,
 	KW_OPT_KEEP_PRIVILEGES = 1 << 10,
+	KW_OPT_STATE = 1 << 11,
 };
 #define KW_CONFIG_DEFAULT "/etc/keywatch/keywatch.yaml"
 
@@ -53,7 +55,8 @@ struct kw_opts {
 	bool log_expected;
 	bool check_only;
 	bool keep_privileges;
-	const char *user; /* switch to this user after attach (keeps descriptors) */
+	const char *user;  /* switch to this user after attach (keeps descriptors) */
+	const char *state; /* learned digests (KW_LEARNED_DEFAULT) */
 	int verbose;
 	int heartbeat_s;
 	unsigned int ringbuf_bytes;
@@ -105,24 +108,104 @@ size_t watch__count(const struct kw_watchtab *w);
 void watch__diff_free(struct kw_watch_diff *d);
 void watch__free(struct kw_watchtab *w);
 
+/* identity.c: who a reader is (issue 4). */
+#define KW_CGROUP_MAX	512
+#define KW_POD_UID_MAX	40
+#define KW_ANCESTRY_MAX 8
+#define KW_ANC_EXE_MAX	512
+
+struct kw_placement {
+	char cgroup[KW_CGROUP_MAX]; /* cgroup v2 path ("/kubepods.slice/..."), "" unknown */
+	char container_id[72];
+	char pod_uid[KW_POD_UID_MAX];
+	bool static_pod;	/* the pod UID is 32 hex: the kubelet's hash of a manifest */
+	char unit[128];		/* systemd unit, "kubelet.service" */
+	char pod_namespace[64]; /* from /var/log/pods/<ns>_<name>_<uid>, "" unknown */
+	char pod_name[256];
+	bool host_mntns;  /* runs in the host's mount namespace */
+	const char *kind; /* "static-pod", "pod", "pod-sandbox", "container", "host-service",
+			     "host", "unknown" */
+};
+
+struct kw_ancestor {
+	uint32_t pid;
+	uint64_t start_ns; /* 0 when read from /proc */
+	char name[KW_COMM_LEN + 1];
+	char exe[KW_ANC_EXE_MAX];
+	bool from_exec; /* captured by the kernel at exec; else /proc */
+};
+
+struct kw_identity {
+	struct kw_placement pl;
+	unsigned char sha256[32];
+	bool has_sha256;
+	const char *sha256_via; /* "procfs", "host-path", "ancestor-root" */
+	bool exec_seen;		/* the kernel captured this process at exec */
+	uint64_t exec_ns, parent_start_ns;
+	struct kw_ancestor anc[KW_ANCESTRY_MAX]; /* parent first */
+	int nanc;
+};
+
+struct kw_decoded;
+void identity__init(const char *root, int procs_fd);
+void identity__close(void);
+const char *identity__cgroup_root(void); /* the cgroup v2 mount, or NULL */
+uint64_t identity__host_mntns(void);
+void identity__placement_parse(const char *cgroup, struct kw_placement *pl);
+void identity__resolve(const struct kw_decoded *d, struct kw_identity *id);
+
+/* learned.c: digests learned on first sight, persisted (see the file's comment) */
+#define KW_LEARNED_DEFAULT "/var/lib/keywatch/learned-digests"
+#define KW_LEARNED_MAX	   4096
+struct kw_learned_entry {
+	char component[64];
+	char binary[PATH_MAX];
+	char image[256]; /* the static pod manifest's image when learned, "" none */
+	unsigned char sha256[32];
+	long long at;
+};
+struct kw_learned {
+	struct kw_learned_entry *v;
+	size_t n, cap;
+	int dirfd; /* -1: in memory only */
+	char path[PATH_MAX], base[NAME_MAX + 1];
+};
+int learned__open(struct kw_learned *L, const char *path, char *err, size_t errlen);
+int learned__parse(struct kw_learned *L, const char *name, const char *buf, size_t len, char *err,
+		   size_t errlen);
+int learned__reload(struct kw_learned *L, char *err, size_t errlen);
+int learned__chown(struct kw_learned *L, uid_t uid, gid_t gid);
+const struct kw_learned_entry *learned__get(const struct kw_learned *L, const char *component,
+					    const char *binary);
+int learned__set(struct kw_learned *L, const char *component, const char *binary,
+		 const unsigned char sha256[32], const char *image, long long now, char *err,
+		 size_t errlen);
+void learned__free(struct kw_learned *L);
+
 /* verdict.c */
 struct kw_verdict {
 	bool expected;
 	const char *component;		 /* the matching component, when expected */
 	const struct pki_reader *reader; /* the reader that matched, when expected */
 	/* The check that failed, when unexpected: "not-watched", "no-reader" (nobody may read the
-	 * file), "path" (not an expected binary), "executable-unknown", "expiry", "digest",
+	 * file), "path" (not an expected binary), "executable-unknown", "expiry", "placement",
+	 * "digest" (not the pinned digest), "binary-changed" (not the learned digest),
 	 * "digest-unavailable". NULL when expected. */
 	const char *failed_check;
+	/* Expected, and the digest is to be learned (first sight) or re-learned (the manifest's
+	 * image changed since: an upgrade). The agent persists it and reports it. */
+	bool learn, relearn;
+	const struct kw_learned_entry *learned; /* the learned digest compared, when any */
 	char reason[1024];
 };
-/* exe_sha256: the executable's digest, or NULL when not computed (see verdict__wants_digest). */
-void verdict__decide(const struct pki_file *f, const char *exe, const unsigned char *exe_sha256,
-		     long long now, struct kw_verdict *v);
-bool verdict__wants_digest(const struct pki_file *f, const char *exe);
+/* id: the reader's identity (placement, digest); L: learned digests (may be NULL). */
+void verdict__decide(const struct pki_file *f, const char *exe, const struct kw_identity *id,
+		     const struct kw_learned *L, long long now, struct kw_verdict *v);
 
-/* digest.c: SHA-256 of a process's executable, cached by (dev, ino, ctime). 0 or -1. */
-int digest__exe(uint32_t tgid, unsigned char out[32]);
+/* digest.c: SHA-256 of an executable, cached by (dev, ino, ctime); only when the file opened is
+ * the inode the kernel reported (kdev in the kernel's encoding; ino 0: any). 0 or -1. */
+int digest__exe(uint32_t tgid, uint64_t kdev, uint64_t ino, unsigned char out[32]);
+int digest__path(const char *path, uint64_t kdev, uint64_t ino, unsigned char out[32]);
 
 /* event.c: decoding a kernel record */
 struct kw_decoded {
@@ -131,13 +214,12 @@ struct kw_decoded {
 	char exe[PATH_MAX];	    /* kernel-resolved executable path, "" when unknown */
 	bool exe_from_proc; /* taken from /proc/<pid>/exe because the kernel walk was truncated */
 	bool file_retired;  /* the inode has left the layout (replaced, renamed away) */
-	char container_id[72];
+	struct kw_identity id; /* identity__resolve */
 };
 int event__decode(const void *data, size_t size, struct kw_decoded *d);
 void event__cache_free(void);
 void event__exe_path(const struct kw_event *e, char *out, size_t outlen);
 const char *event__hook_name(uint32_t hook);
-void event__container_id(uint32_t tgid, char *out, size_t outlen);
 
 struct kw_bpf;
 
@@ -166,7 +248,14 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 struct kw_counters {
 	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
 	uint64_t updates, expected_quiet, tamper;
+	uint64_t learned, state_errors; /* digests learned; state file write failures */
 };
+struct kw_learned_entry;
+/* A digest learned on first sight, or re-learned after an upgrade (prev: what it replaced). */
+void output__digest_learned(struct kw_output *o, const struct kw_decoded *d,
+			    const struct kw_verdict *v, const struct kw_learned_entry *prev);
+/* Identity fields of an open event: process.hash, parent, container, kubernetes, placement. */
+void output__identity(struct json *j, const struct kw_decoded *d);
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
 /* The component a process's comm claims while its executable is not one (NULL: no claim). */
 const char *output__comm_claim(const char *comm, const char *exe);
@@ -191,11 +280,11 @@ struct ring_buffer;
 struct kw_bpf {
 	struct open_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[KW_HOOK__MAX];
+	struct bpf_link *links[KW_MAX_PROGS];
 	int nlinks;
-	const char *hooks[KW_HOOK__MAX]; /* attached program names */
-	uint32_t prog_id[KW_HOOK__MAX];	 /* kernel program ids, for bpftool and tests */
-	uint32_t verified_insns[KW_HOOK__MAX];
+	const char *hooks[KW_MAX_PROGS]; /* attached program names */
+	uint32_t prog_id[KW_MAX_PROGS];	 /* kernel program ids, for bpftool and tests */
+	uint32_t verified_insns[KW_MAX_PROGS];
 	int nhooks;
 	bool mounted_tracefs;
 	const char *pin_dir; /* when pinning */

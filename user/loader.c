@@ -107,13 +107,13 @@ static __u32 info_insns(const struct kw_bpf *b)
 
 /* Maps that outlive an agent when pinned: the ring buffer (with its consumer position, so a
  * restarted agent drains what was produced while it was down), the watch set, the counters and
- * the generation word. Scratch maps and the exe-announced cache start fresh. */
+ * the generation word, and the processes seen at exec. Scratch maps and the exe-announced cache start fresh. */
 static struct bpf_map *pinnable(struct open_bpf *skel, int i)
 {
 	struct bpf_map *m[] = {
 		skel->maps.events,	  skel->maps.watched,	skel->maps.watched_ino,
 		skel->maps.watched_names, skel->maps.name_lens, skel->maps.stats,
-		skel->maps.control,
+		skel->maps.control,	  skel->maps.procs,
 	};
 
 	return i < (int)(sizeof(m) / sizeof(m[0])) ? m[i] : NULL;
@@ -223,7 +223,7 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 				 strerror(errno));
 			return -1;
 		}
-		if (b->nhooks < KW_HOOK__MAX) {
+		if (b->nhooks < KW_MAX_PROGS) {
 			struct bpf_prog_info info = { 0 };
 			__u32 len = sizeof(info);
 
@@ -496,6 +496,10 @@ void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e)
 		.exe_ino = e->proc.exe.ino,
 		.exe_dev = e->proc.exe.dev,
 		.exe_gen = e->exe_gen,
+		.exe_ctime_nsec = e->exe_ctime_nsec,
+		.exe_ctime_sec = e->exe_ctime_sec,
+		.cgroup_id = e->proc.cgroup_id,
+		.mntns = e->proc.mntns,
 	};
 	__u32 one = 1;
 

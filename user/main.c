@@ -17,7 +17,8 @@ static void usage(FILE *f)
 		"PATH|-]\n"
 		"                    [--format ecs|falco]"
 		"                    [--watch PATH]... [--pin-dir DIR] [--unpin] [--user USER]\n"
-		"                    [--log-expected] [--heartbeat SECONDS] [-n] [-v]...\n"
+		"                    [--state FILE] [--log-expected] [--heartbeat SECONDS] [-n] "
+		"[-v]...\n"
 		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
 		"                     [--fail-on low|medium|high|critical]\n"
 		"       keywatch status [--pin-dir DIR] [--json]\n"
@@ -44,6 +45,8 @@ static void usage(FILE *f)
 		"  --unpin             remove the pinned state (default " KW_PIN_DIR ") and exit\n"
 		"  --keep-privileges   don't drop capabilities after attaching\n"
 		"  --user USER         run as USER after attaching (keeps its descriptors)\n"
+		"  --state FILE        digests learned on first sight (default\n"
+		"                      " KW_LEARNED_DEFAULT ", 0600)\n"
 		"  -n                  check the configuration and exit\n"
 		"  -v                  more logging on stderr (-vv: libbpf debug)\n"
 		"scan  print the secret files, who may read each and why, and posture findings;\n"
@@ -79,6 +82,7 @@ static int cmd_run(int argc, char **argv)
 		{ "unpin", no_argument, NULL, 'U' },
 		{ "keep-privileges", no_argument, NULL, 'K' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,6 +146,15 @@ static int cmd_run(int argc, char **argv)
 			o.from_flags |= KW_OPT_RINGBUF;
 			break;
 		}
+		case 'S':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "keywatch: --state: %s: not an absolute path\n",
+					optarg);
+				return 2;
+			}
+			o.state = optarg;
+			o.from_flags |= KW_OPT_STATE;
+			break;
 		case 'P':
 			o.pin_dir = optarg;
 			o.from_flags |= KW_OPT_PIN_DIR;

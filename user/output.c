@@ -161,6 +161,97 @@ static void head(struct kw_output *o, int64_t real_ns, const char *kind, const c
 	json__obj_end(j);
 }
 
+static void hex32(const unsigned char *d, char *out)
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* keywatch.placement and keywatch.ancestry: where the reader runs and who started it. */
+void output__identity(struct json *j, const struct kw_decoded *d)
+{
+	const struct kw_identity *id = &d->id;
+	int i;
+
+	json__obj_begin(j, "placement");
+	json__str(j, "kind", id->pl.kind);
+	json__str(j, "cgroup", id->pl.cgroup[0] ? id->pl.cgroup : NULL);
+	if (id->pl.unit[0])
+		json__str(j, "unit", id->pl.unit);
+	json__bool(j, "host_mount_namespace", id->pl.host_mntns);
+	json__obj_end(j);
+	json__str(j, "identity_source", id->exec_seen ? "exec" : "procfs");
+	if (id->has_sha256)
+		json__str(j, "digest_source", id->sha256_via);
+	json__arr_begin(j, "ancestry");
+	for (i = 0; i < id->nanc; i++) {
+		const struct kw_ancestor *a = &id->anc[i];
+
+		json__obj_begin(j, NULL);
+		json__int(j, "pid", a->pid);
+		json__str(j, "name", a->name);
+		json__str(j, "executable", a->exe[0] ? a->exe : NULL);
+		json__str(j, "source", a->from_exec ? "exec" : "procfs");
+		json__obj_end(j);
+	}
+	json__arr_end(j);
+}
+
+void output__digest_learned(struct kw_output *o, const struct kw_decoded *d,
+			    const struct kw_verdict *v, const struct kw_learned_entry *prev)
+{
+	const struct pki_reader *r = v->reader;
+	struct json *j = &o->j;
+	char msg[PATH_MAX + 512], h[65], ph[65];
+
+	hex32(d->id.sha256, h);
+	if (prev) {
+		hex32(prev->sha256, ph);
+		snprintf(msg, sizeof(msg),
+			 "%s's image changed from %s to %s: digest of %s re-learned (%.12s… → "
+			 "%.12s…)",
+			 r->component, prev->image, r->image ? r->image : "-", r->binary, ph, h);
+	} else {
+		snprintf(msg, sizeof(msg),
+			 "digest of %s learned on first sight of %s in its placement (%s): %.12s…",
+			 r->binary, r->component, pki__placement_name(r->placement), h);
+	}
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), "keywatch digest learned", 0, msg, false);
+		json__str(j, "keywatch.component", r->component);
+		json__str(j, "keywatch.binary", r->binary);
+		json__str(j, "keywatch.sha256", h);
+		json__str(j, "keywatch.image", r->image);
+		if (prev)
+			json__str(j, "keywatch.previous_sha256", ph);
+		falco__end(o, "watch-updated");
+		return;
+	}
+	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, false);
+	json__str(j, "message", msg);
+	json__obj_begin(j, "keywatch");
+	json__obj_begin(j, "digest_learned");
+	json__str(j, "component", r->component);
+	json__str(j, "binary", r->binary);
+	json__str(j, "sha256", h);
+	json__str(j, "image", r->image);
+	json__str(j, "placement", pki__placement_name(r->placement));
+	json__int(j, "pid", d->raw->proc.tgid);
+	json__str(j, "reason",
+		  prev ? "upgrade: the static pod manifest's image changed"
+		       : "first sight in its placement");
+	if (prev) {
+		json__str(j, "previous_sha256", ph);
+		json__str(j, "previous_image", prev->image[0] ? prev->image : NULL);
+	}
+	json__obj_end(j);
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
 static void put_id(struct json *j, const char *key, uint64_t v)
 {
 	char buf[24];
@@ -186,6 +277,9 @@ static void put_file_brief(struct json *j, const struct pki_file *f)
 		json__str(j, "component", f->readers[r].component);
 		json__str(j, "binary", f->readers[r].binary);
 		json__str(j, "source", f->readers[r].source);
+		json__str(j, "placement", pki__placement_name(f->readers[r].placement));
+		if (f->readers[r].image)
+			json__str(j, "image", f->readers[r].image);
 		json__obj_end(j);
 	}
 	json__arr_end(j);
@@ -341,8 +435,24 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	json__obj_end(j);
 	json__strn(j, "name", comm, strnlen(comm, KW_COMM_LEN));
 	json__str(j, "executable", d->exe[0] ? d->exe : NULL);
+	put_time(j, "start", (int64_t)p->start_ns + o->mono_to_real);
+	if (d->id.has_sha256) {
+		char h[65];
+
+		hex32(d->id.sha256, h);
+		json__obj_begin(j, "hash");
+		json__str(j, "sha256", h);
+		json__obj_end(j);
+	}
 	json__obj_begin(j, "parent");
 	json__int(j, "pid", p->ppid);
+	if (d->id.nanc && d->id.anc[0].pid == p->ppid) {
+		json__str(j, "name", d->id.anc[0].name);
+		if (d->id.anc[0].exe[0])
+			json__str(j, "executable", d->id.anc[0].exe);
+		if (d->id.anc[0].start_ns)
+			put_time(j, "start", (int64_t)d->id.anc[0].start_ns + o->mono_to_real);
+	}
 	json__obj_end(j);
 	json__obj_end(j);
 
@@ -352,9 +462,20 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	json__obj_begin(j, "group");
 	put_id(j, "id", p->gid);
 	json__obj_end(j);
-	if (d->container_id[0]) {
+	if (d->id.pl.container_id[0]) {
 		json__obj_begin(j, "container");
-		json__str(j, "id", d->container_id);
+		json__str(j, "id", d->id.pl.container_id);
+		json__obj_end(j);
+	}
+	if (d->id.pl.pod_uid[0]) {
+		json__obj_begin(j, "kubernetes");
+		json__obj_begin(j, "pod");
+		json__str(j, "uid", d->id.pl.pod_uid);
+		if (d->id.pl.pod_name[0])
+			json__str(j, "name", d->id.pl.pod_name);
+		json__obj_end(j);
+		if (d->id.pl.pod_namespace[0])
+			json__str(j, "namespace", d->id.pl.pod_namespace);
 		json__obj_end(j);
 	}
 
@@ -366,6 +487,17 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 			  : v->reason);
 	if (!attempt && v->failed_check)
 		json__str(j, "failed_check", v->failed_check);
+	if (v->learned) {
+		char h[65];
+
+		hex32(v->learned->sha256, h);
+		json__obj_begin(j, "learned_digest");
+		json__str(j, "sha256", h);
+		json__str(j, "image", v->learned->image[0] ? v->learned->image : NULL);
+		json__int(j, "learned_at", v->learned->at);
+		json__obj_end(j);
+	}
+	output__identity(j, d);
 	json__obj_begin(j, "key");
 	json__str(j, "role", role);
 	json__arr_begin(j, "expected_readers");
@@ -629,6 +761,8 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 	json__uint(j, "fd_lookup_failures", c->fd_lookup_fail);
 	json__uint(j, "watch_updates", c->updates);
 	json__uint(j, "tamper_detected", c->tamper);
+	json__uint(j, "digests_learned", c->learned);
+	json__uint(j, "state_write_errors", c->state_errors);
 	json__uint(j, "write_errors", o->write_errors);
 	json__obj_end(j);
 	json__obj_end(j);

@@ -96,7 +96,37 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 	json__str(j, "proc.exepath", d->exe[0] ? d->exe : NULL);
 	json__int(j, "user.uid", p->uid);
 	json__int(j, "group.gid", p->gid);
-	json__str(j, "container.id", d->container_id[0] ? d->container_id : "host");
+	/* Falco's container.id is the 12-character short id, or "host". */
+	if (d->id.pl.container_id[0]) {
+		char shortid[13];
+
+		snprintf(shortid, sizeof(shortid), "%.12s", d->id.pl.container_id);
+		json__str(j, "container.id", shortid);
+		json__str(j, "container.full_id", d->id.pl.container_id);
+	} else {
+		json__str(j, "container.id", "host");
+	}
+	if (d->id.pl.pod_uid[0])
+		json__str(j, "k8s.pod.uid", d->id.pl.pod_uid);
+	if (d->id.pl.pod_name[0])
+		json__str(j, "k8s.pod.name", d->id.pl.pod_name);
+	if (d->id.pl.pod_namespace[0])
+		json__str(j, "k8s.ns.name", d->id.pl.pod_namespace);
+	if (d->id.nanc && d->id.anc[0].pid == p->ppid) {
+		json__str(j, "proc.pname", d->id.anc[0].name);
+		json__str(j, "proc.pexepath", d->id.anc[0].exe[0] ? d->id.anc[0].exe : NULL);
+	}
+	if (d->id.has_sha256) {
+		char h[65];
+		int k;
+
+		for (k = 0; k < 32; k++)
+			snprintf(h + 2 * k, 3, "%02x", d->id.sha256[k]);
+		json__str(j, "keywatch.sha256", h);
+	}
+	json__str(j, "keywatch.placement", d->id.pl.kind);
+	if (d->id.pl.cgroup[0])
+		json__str(j, "keywatch.cgroup", d->id.pl.cgroup);
 	json__str(j, "fd.name", f ? f->path : NULL);
 	if (!attempt) {
 		json__uint(j, "fd.ino", e->file.ino);

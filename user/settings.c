@@ -41,6 +41,7 @@ int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t
 	TAKE(KW_OPT_OUTPUT, output, st->output);
 	TAKE(KW_OPT_PIN_DIR, pin_dir, st->pin_dir);
 	TAKE(KW_OPT_USER, user, st->user);
+	TAKE(KW_OPT_STATE, state, st->state);
 #undef TAKE
 	if (!(o->from_flags & KW_OPT_FORMAT) && st->format)
 		o->falco = !strcmp(st->format, "falco");
@@ -72,6 +73,7 @@ int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, con
 		 : a->falco != b->falco			    ? "format"
 		 : !same_str(a->pin_dir, b->pin_dir)	    ? "pin-dir"
 		 : !same_str(a->user, b->user)		    ? "user"
+		 : !same_str(a->state, b->state)	    ? "state"
 		 : a->ringbuf_bytes != b->ringbuf_bytes	    ? "ringbuf-bytes"
 		 : a->keep_privileges != b->keep_privileges ? "keep-privileges"
 							    : NULL;

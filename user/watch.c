@@ -112,11 +112,8 @@ static void file_release(struct pki_file *f)
 
 	for (l = 0; l < f->nlinks; l++)
 		free(f->links[l]);
-	for (l = 0; l < f->nreaders; l++) {
-		free(f->readers[l].component);
-		free(f->readers[l].binary);
-		free(f->readers[l].source);
-	}
+	for (l = 0; l < f->nreaders; l++)
+		pki__reader_free(&f->readers[l]);
 	for (l = 0; l < f->nvisible; l++) {
 		free(f->visible[l].component);
 		free(f->visible[l].source);
@@ -151,7 +148,10 @@ static bool same_readers(const struct pki_file *a, const struct pki_file *b)
 		if (strcmp(a->readers[i].component, b->readers[i].component) ||
 		    strcmp(a->readers[i].binary, b->readers[i].binary) ||
 		    a->readers[i].expires != b->readers[i].expires ||
-		    a->readers[i].has_sha256 != b->readers[i].has_sha256)
+		    a->readers[i].has_sha256 != b->readers[i].has_sha256 ||
+		    a->readers[i].placement != b->readers[i].placement ||
+		    !a->readers[i].image != !b->readers[i].image ||
+		    (a->readers[i].image && strcmp(a->readers[i].image, b->readers[i].image)))
 			return false;
 	return true;
 }

@@ -412,6 +412,18 @@ static int cmd_as(int argc, char **argv)
 
 	if (argc < 4 || argv[2][0] != '/')
 		return usage();
+	/* KWBENCH_CGROUP=DIR: run in that cgroup (the component's placement). */
+	if (getenv("KWBENCH_CGROUP")) {
+		int fd;
+
+		snprintf(buf, sizeof(buf), "%s/cgroup.procs", getenv("KWBENCH_CGROUP"));
+		fd = open(buf, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0\n", 2) != 2) {
+			fprintf(stderr, "kwbench: as: %s: %s\n", buf, strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
 	snprintf(buf, sizeof(buf), "%s", argv[2]);
 	dir = dirname(buf);
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {

@@ -158,6 +158,8 @@ cleanup() {
 		umount /sys/kernel/tracing 2>/dev/null || note "could not unmount tracefs (busy)"
 	fi
 	TRACEFS_OURS=
+	[ -n "${ETCD_CG_BASE:-}" ] && [ -d "$ETCD_CG_BASE" ] &&
+		find "$ETCD_CG_BASE" -depth -type d -exec rmdir {} + 2>/dev/null
 	if [ -n "${KW_BENCH_KEEP:-}" ]; then
 		[ -n "$WORK" ] && echo "$prog: work dir kept: $WORK"
 	else
@@ -258,7 +260,16 @@ for f in "$UNWATCHED" "$UNWATCHED2" "$KEY" "$ETCD_KEY"; do
 	[ -f "$f" ] || die "unexpected layout under $ROOT: no $f"
 done
 [ -e "$MISSING" ] && die "unexpected layout under $ROOT: $MISSING exists"
-"$KEYWATCH" run --root "$ROOT" -n >/dev/null || die "the agent rejects the layout"
+"$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" -n >/dev/null || die "the agent rejects the layout"
+# etcd runs as a static pod: its cgroup laid out as the kubelet does, and the pod's log directory
+# (the agent checks a component's placement, README "Reader identity").
+ETCD_UID=e7cd0a1b2c3d4e5f60718293a4b5c6d7
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$CG2" ] || die "no cgroup v2 hierarchy to place the etcd-like reader in"
+ETCD_CG_BASE=$CG2/kwb-$$
+ETCD_CG=$ETCD_CG_BASE/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$ETCD_UID.slice/cri-containerd-$(printf 'e%.0s' $(seq 1 64)).scope
+mkdir -p "$ETCD_CG" "$ROOT/var/log/pods/kube-system_etcd-node1_$ETCD_UID" || die "cannot make the etcd placement"
+export KWBENCH_CGROUP=$ETCD_CG
 
 # The watched set, from keywatch itself (scan --json), re-rooted: bpftrace and fanwatch watch
 # the same files.
@@ -419,7 +430,7 @@ mon_start() {
 	keywatch)
 		audit_quiet
 		t0=$(date +%s%N)
-		"$KEYWATCH" run --root "$ROOT" --output "$MON_OUT" --heartbeat 0 2>"$MON_OUT.err" &
+		"$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" --output "$MON_OUT" --heartbeat 0 2>"$MON_OUT.err" &
 		MON_PID=$!
 		if ! wait_line "$MON_OUT" '"action":"watch-started"' 10; then
 			MON_ERR="no watch-started within 10 s: $(tail -n2 "$MON_OUT.err" | tr '\n' ' ')"
@@ -820,7 +831,7 @@ latency() {
 	local cfg=$1 out=$WORK/lat.out line
 	local -a cmd
 	case $cfg in
-	keywatch) cmd=(-- "$KEYWATCH" run --root "$ROOT" --output - --heartbeat 0) ;;
+	keywatch) cmd=(-- "$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" --output - --heartbeat 0) ;;
 	bpftrace)
 		ensure_tracefs || return
 		cmd=(--text -- bpftrace -B none "$WORK/kw.bt")
@@ -962,7 +973,7 @@ if [ -n "$SCALE_SIZES" ] && [ "$SCALE_ROUNDS" -gt 0 ]; then
 					rm -f "$out"
 					t0=$(date +%s%N)
 					MON_CFG=keywatch MON_OUT=$out
-					"$KEYWATCH" run --root "$ROOT" --output "$out" --heartbeat 0 \
+					"$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" --output "$out" --heartbeat 0 \
 						"${args[@]}" 2>"$out.err" &
 					MON_PID=$!
 					if ! wait_line "$out" '"action":"watch-started"' 60; then
@@ -1013,7 +1024,7 @@ if [ -n "$PROC_SIZES" ]; then
 		out=$WORK/procs.json
 		rm -f "$out"
 		MON_CFG=keywatch MON_OUT=$out
-		"$KEYWATCH" run --root "$ROOT" --output "$out" --heartbeat 0 2>"$out.err" &
+		"$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" --output "$out" --heartbeat 0 2>"$out.err" &
 		MON_PID=$!
 		if ! wait_line "$out" '"action":"watch-started"' 60; then
 			PS["$n error"]="no watch-started: $(tail -n1 "$out.err")"
@@ -1061,7 +1072,7 @@ callgrind_run() {
 	local n=$1 f=$WORK/cg.$1.out
 	rm -f "$f"
 	if ! kwb "$WORK/cg.$n.lat" latency "$KEY" "$n" -- env LD_PRELOAD="$VGSHIM" valgrind \
-		--tool=callgrind --callgrind-out-file="$f" "$KEYWATCH" run --root "$ROOT" \
+		--tool=callgrind --callgrind-out-file="$f" "$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" \
 		--output - --heartbeat 0; then
 		echo "kwbench: $(cat "$WORK/cg.$n.lat") $(grep -v 'pinned\|pid=' "$WORK/cg.$n.lat.err" | tail -n3 | tr '\n' ' ')"
 		return 1

@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,10 +36,12 @@ static int check(int fd, const char *what)
 	return 0;
 }
 
-/* Copy this executable to dst (0755). */
+/* Copy this executable to dst (0755), in place when dst exists (same inode). With KWTRIG_SALT
+ * set, its value is appended: another binary (another SHA-256) that runs the same. */
 static int copy_self(const char *dst)
 {
 	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), out;
+	const char *salt = getenv("KWTRIG_SALT");
 	struct stat st;
 
 	if (in < 0 || fstat(in, &st) < 0)
@@ -48,9 +51,106 @@ static int copy_self(const char *dst)
 		return -1;
 	if (sendfile(out, in, NULL, (size_t)st.st_size) != st.st_size)
 		return -1;
+	if (salt && write(out, salt, strlen(salt)) != (ssize_t)strlen(salt))
+		return -1;
 	close(in);
 	close(out);
 	return 0;
+}
+
+/* KWTRIG_CGROUP=DIR: move into that cgroup first (a placement built by the test). */
+static int join_cgroup(void)
+{
+	const char *dir = getenv("KWTRIG_CGROUP");
+	char p[4096];
+	int fd;
+
+	if (!dir)
+		return 0;
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0\n", 2) != 2) {
+		fprintf(stderr, "kwtrig: join %s: %s\n", p, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	unsetenv("KWTRIG_CGROUP");
+	return 0;
+}
+
+/*
+ * A fake container: new mount and pid namespaces, a tmpfs rootfs holding this binary at
+ * /usr/local/bin/kube-controller-manager (salted by KWTRIG_SALT), the host's PKIDIR bind-mounted
+ * at /etc/kubernetes/pki, pivot_root into it; then that binary opens FILE. Prints the
+ * container process's host pid. Needs a static kwtrig (no libraries in the rootfs).
+ */
+static int container(const char *rootfs, const char *pkidir, const char *file)
+{
+	char p[4096], q[4096];
+	pid_t child;
+	int st;
+
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		perror("kwtrig: container namespaces");
+		return 1;
+	}
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		static const char *const dirs[] = { "usr", "usr/local", "usr/local/bin", "etc",
+						    "etc/kubernetes", "etc/kubernetes/pki", "old" };
+		size_t i;
+
+		if (mount("tmpfs", rootfs, "tmpfs", 0, "mode=0755") < 0)
+			_exit(10);
+		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+			snprintf(p, sizeof(p), "%s/%s", rootfs, dirs[i]);
+			mkdir(p, 0755);
+		}
+		snprintf(q, sizeof(q), "%s/old", rootfs);
+		snprintf(p, sizeof(p), "%s/usr/local/bin/kube-controller-manager", rootfs);
+		if (copy_self(p) < 0)
+			_exit(11);
+		snprintf(p, sizeof(p), "%s/etc/kubernetes/pki", rootfs);
+		if (mount(pkidir, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+			_exit(12);
+		if (syscall(SYS_pivot_root, rootfs, q) < 0 || chdir("/") < 0 ||
+		    umount2("/old", MNT_DETACH) < 0)
+			_exit(13);
+		setenv("KWTRIG_QUIET", "1", 1);
+		execl("/usr/local/bin/kube-controller-manager", "kube-controller-manager", "open",
+		      file, (char *)NULL);
+		_exit(14);
+	}
+	if (child < 0)
+		return 1;
+	printf("pid=%d\n", child);
+	fflush(stdout);
+	if (waitpid(child, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "kwtrig: container: child status %d\n", st);
+		return 1;
+	}
+	return 0;
+}
+
+/* KWTRIG_LINGER_MS=N: stay N ms after the work, as a component (a daemon) does: its binary stays
+ * reachable through /proc/<pid>/exe while the agent looks. */
+static void linger(void)
+{
+	const char *ms = getenv("KWTRIG_LINGER_MS");
+
+	if (ms)
+		usleep((useconds_t)atoi(ms) * 1000);
+}
+
+static void *thread_open(void *arg)
+{
+	int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		close(fd);
+	return (void *)(long)(fd >= 0);
 }
 
 static int private_mounts(void)
@@ -272,7 +372,14 @@ static int usage(void)
 		"       kwtrig aslink BINPATH LINKPATH FILE N  (BINPATH opens FILE N times, then a\n"
 		"                                 hard link of it at LINKPATH opens it once)\n"
 		"       kwtrig as BINPATH PATH   (run a copy of kwtrig at BINPATH in a private\n"
-		"                                 mount namespace, and open PATH from it)\n");
+		"                                 mount namespace, and open PATH from it)\n"
+		"       kwtrig asrewrite BINPATH FILE N (as aslink; then BINPATH is rewritten in\n"
+		"                                 place, same inode, and opens FILE once)\n"
+		"       kwtrig thread PATH       (a second thread opens PATH)\n"
+		"       kwtrig container ROOTFS PKIDIR PATH (a fake container: own mount and pid\n"
+		"                                 namespaces, its own kube-controller-manager,\n"
+		"                                 PKIDIR bind-mounted at /etc/kubernetes/pki)\n"
+		"env: KWTRIG_CGROUP=DIR joins that cgroup first; KWTRIG_SALT=S appends S to copies\n");
 	return 2;
 }
 
@@ -282,8 +389,59 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return usage();
-	printf("pid=%d\n", getpid());
+	if (join_cgroup() < 0)
+		return 1;
+	atexit(linger);
+	if (!strcmp(cmd, "container") && argc >= 5)
+		return container(argv[2], argv[3], argv[4]);
+	if (!getenv("KWTRIG_QUIET"))
+		printf("pid=%d\n", getpid());
 	fflush(stdout);
+
+	if (!strcmp(cmd, "thread")) {
+		/* A second thread opens the file: reported as this process. */
+		pthread_t t;
+		void *r = NULL;
+
+		if (pthread_create(&t, NULL, thread_open, argv[2]) || pthread_join(t, &r))
+			return 1;
+		return r ? 0 : 1;
+	}
+	if (!strcmp(cmd, "asrewrite") && argc >= 5) {
+		/* In a private tmpfs: BINPATH opens FILE N times (a child), then BINPATH is rewritten
+		 * in place (same inode, other content, KWTRIG_SALT) and opens FILE once more. */
+		char dir[4096];
+		pid_t child;
+		int st;
+
+		snprintf(dir, sizeof(dir), "%s", argv[2]);
+		if (private_mounts() < 0 || mount("tmpfs", dirname(dir), "tmpfs", 0, "mode=0755") < 0 ||
+		    copy_self(argv[2]) < 0) {
+			perror("kwtrig: asrewrite");
+			return 1;
+		}
+		child = fork();
+		if (child == 0) {
+			unsetenv("KWTRIG_SALT");
+			setenv("KWTRIG_QUIET", "1", 1);
+			execl(argv[2], argv[2], "loop", argv[4], argv[3], (char *)NULL);
+			_exit(127);
+		}
+		if (child < 0 || waitpid(child, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "kwtrig: asrewrite: the component loop failed\n");
+			return 1;
+		}
+		if (!getenv("KWTRIG_SALT"))
+			setenv("KWTRIG_SALT", "rewritten", 1);
+		if (copy_self(argv[2]) < 0) {
+			perror("kwtrig: asrewrite: rewrite");
+			return 1;
+		}
+		setenv("KWTRIG_QUIET", "1", 1);
+		execl(argv[2], argv[2], "open", argv[3], (char *)NULL);
+		perror("kwtrig: exec rewritten");
+		return 1;
+	}
 
 	if (!strcmp(cmd, "open") || !strcmp(cmd, "openat"))
 		return check(openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC), argv[2]);

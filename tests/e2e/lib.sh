@@ -29,6 +29,8 @@ agent_start() {
 	local out=$1
 	shift
 	rm -f "$out"
+	# Learned digests in the test's own state file, unless the test names one.
+	case " $* " in *" --state "*) ;; *) set -- --state "$WORK/learned-digests" "$@" ;; esac
 	"$KEYWATCH" run --output "$out" "$@" 2>"$out.err" &
 	AGENT_PID=$!
 	local i
@@ -66,7 +68,7 @@ agent_stop() {
 
 # trig ARGS... — run kwtrig; its pid in TRIG_PID, its status in TRIG_RC.
 trig() {
-	"$TRIG" "$@" >"$WORK/trig.out" 2>"$WORK/trig.err"
+	"${TRIG_BIN:-$TRIG}" "$@" >"$WORK/trig.out" 2>"$WORK/trig.err"
 	TRIG_RC=$?
 	TRIG_PID=$(sed -n 's/^pid=//p' "$WORK/trig.out" | head -n1)
 	TRIG_PID=${TRIG_PID:-0}
@@ -119,4 +121,73 @@ expect() {
 e2e_summary() {
 	printf 'e2e (%s): %d passed, %d failed\n' "$(basename "$KEYWATCH")" "$E2E_PASS" "$E2E_FAIL"
 	[ "$E2E_FAIL" = 0 ]
+}
+
+# ---- placements (issue 4): cgroups laid out as the kubelet and systemd lay them out, under a
+# per-run directory of the cgroup v2 hierarchy, removed by cg_cleanup. kwtrig joins one when
+# KWTRIG_CGROUP names it.
+CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CG_BASE=${CG2:+$CG2/kw-e2e-$$} # set here: the helpers below run in $(...) subshells
+cg_base() {
+	if [ -z "$CG2" ]; then
+		echo "e2e: no cgroup v2 hierarchy mounted" >&2
+		return 1
+	fi
+	mkdir -p "$CG_BASE"
+}
+# static_pod_cgroup POD-UID CONTAINER-ID — a static pod container's cgroup (systemd driver)
+static_pod_cgroup() {
+	cg_base || return 1
+	local d="$CG_BASE/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod$1.slice/cri-containerd-$2.scope"
+	mkdir -p "$d" && printf '%s\n' "$d"
+}
+# pod_cgroup_fs POD-UID CONTAINER-ID — the cgroupfs driver's form
+pod_cgroup_fs() {
+	cg_base || return 1
+	local d="$CG_BASE/kubepods/burstable/pod$1/$2"
+	mkdir -p "$d" && printf '%s\n' "$d"
+}
+# unit_cgroup UNIT — a host systemd service's cgroup
+unit_cgroup() {
+	cg_base || return 1
+	local d="$CG_BASE/system.slice/$1"
+	mkdir -p "$d" && printf '%s\n' "$d"
+}
+cg_cleanup() {
+	[ -n "$CG_BASE" ] && [ -d "$CG_BASE" ] && find "$CG_BASE" -depth -type d -exec rmdir {} + 2>/dev/null
+	return 0
+}
+# static_pod_logs NODE NAMESPACE POD-NAME POD-UID — the kubelet's log directory for a pod
+static_pod_logs() {
+	mkdir -p "$1/var/log/pods/$2_$3_$4"
+}
+# The placements the tests' components run in: the control plane as static pods (32-hex UIDs,
+# the kubelet's hash of a manifest), the kubelet as kubelet.service.
+KCM_UID=5b1e2f0c9a8d7e6f5a4b3c2d1e0f9a8b
+KAS_UID=0a1b2c3d4e5f60718293a4b5c6d7e8f9
+placements() { # NODE — makes the cgroups and log dirs; sets KCM_CG, KAS_CG, KUBELET_CG
+	KCM_CG=$(static_pod_cgroup "$KCM_UID" "$(printf 'c%.0s' $(seq 1 64))") || return 1
+	KAS_CG=$(static_pod_cgroup "$KAS_UID" "$(printf 'a%.0s' $(seq 1 64))") || return 1
+	KUBELET_CG=$(unit_cgroup kubelet.service) || return 1
+	static_pod_logs "$1" kube-system kube-controller-manager-node1 "$KCM_UID"
+	static_pod_logs "$1" kube-system kube-apiserver-node1 "$KAS_UID"
+}
+# component CGROUP KWTRIG-ARGS... — trig as a component runs: in its cgroup, and lingering a
+# moment after its open as a daemon would (the agent hashes its binary through /proc).
+component() {
+	local cg=$1
+	shift
+	KWTRIG_CGROUP=$cg KWTRIG_LINGER_MS=${KWTRIG_LINGER_MS:-300} trig "$@"
+}
+
+# host_kubelet — a copy of kwtrig at the host's /usr/bin/kubelet: the kubelet runs in the host's
+# mount namespace, so no private mount can stand in for it. Never replaces a real kubelet; the
+# suite's cleanup removes the copy (KUBELET_COPY).
+host_kubelet() {
+	if [ -e /usr/bin/kubelet ] && [ -z "${KUBELET_COPY:-}" ]; then
+		echo "e2e: /usr/bin/kubelet exists: not replacing a real kubelet" >&2
+		return 1
+	fi
+	KUBELET_COPY=1
+	cp "$TRIG" /usr/bin/kubelet
 }

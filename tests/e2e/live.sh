@@ -12,11 +12,14 @@ chmod 755 "$WORK"
 AGENT_PID=
 cleanup() {
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	cg_cleanup
+	[ -n "${KUBELET_COPY:-}" ] && rm -f /usr/bin/kubelet
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 NODE=$WORK/node
 tests/gen-layout.sh "$NODE" || { echo "gen-layout failed"; exit 1; }
+placements "$NODE" || { echo "placements failed"; exit 1; }
 PKI=$NODE/etc/kubernetes/pki
 KPKI=$NODE/var/lib/kubelet/pki
 OUT=$WORK/events.json
@@ -86,9 +89,11 @@ ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
 expect "open of the rotated pem → alert on the new file" "$ev" '.event.kind == "alert"' \
 	"(.file.path == \"/var/lib/kubelet/pki/$new_name\")" \
 	'.keywatch.key.role == "kubelet-client-credential"' '.keywatch.key.expected_readers == ["kubelet"]'
-trig as /usr/bin/kubelet "$KPKI/$new_name"
+host_kubelet && TRIG_BIN=/usr/bin/kubelet component $KUBELET_CG open "$KPKI/$new_name"
 ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
-expect "the kubelet reading its rotated pem → expected" "$ev" '.keywatch.verdict == "expected"'
+expect "the kubelet (host, kubelet.service) reading its rotated pem → expected" "$ev" \
+	'.keywatch.verdict == "expected"' '.keywatch.placement.kind == "host-service"' \
+	'.keywatch.placement.unit == "kubelet.service"'
 
 # ---- kubeadm certs renew: key and cert rewritten in place (same inodes)
 ino_before=$(stat -c %i "$PKI/apiserver.key")
@@ -131,7 +136,7 @@ sed -i '/--cluster-signing-key-file/d' "$NODE/etc/kubernetes/manifests/kube-cont
 ev=$(wait_update '.keywatch.changed | index("/etc/kubernetes/pki/ca.key")')
 expect "manifest flag removed → watch-updated lists ca.key as changed" "$ev" \
 	'.keywatch.files | map(select(.path == "/etc/kubernetes/pki/ca.key")) | .[0].expected_readers == []'
-trig as /usr/local/bin/kube-controller-manager "$PKI/ca.key"
+component $KCM_CG as /usr/local/bin/kube-controller-manager "$PKI/ca.key"
 ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
 expect "kube-controller-manager reading ca.key after the flag is gone → alert" "$ev" \
 	'.event.kind == "alert"' '(.keywatch.reason | test("no component reads"))'
@@ -180,7 +185,7 @@ if agent_start "$OUT7" --config "$CONF" --heartbeat 0; then
 	expect "--config: root and watch list from the file" "$(head -n1 "$OUT7")" \
 		"(.keywatch.root == \"$NODE\")" \
 		'.keywatch.files | map(.path) | index("/etc/kubernetes/pki/ca.crt") != null'
-	trig as /usr/local/bin/kube-apiserver "$PKI/sa.key"
+	component $KAS_CG as /usr/local/bin/kube-apiserver "$PKI/sa.key"
 	p1=$TRIG_PID
 	sleep 1.5
 	n=$(grep -c '"action":"heartbeat"' "$OUT7")
@@ -198,7 +203,7 @@ watch:
 	kill -HUP "$AGENT_PID"
 	wait_err "reload: $CONF applied" && ok "SIGHUP: the edited configuration is applied" ||
 		not_ok "SIGHUP reload" "$(tail -n2 "$OUT7.err")"
-	trig as /usr/local/bin/kube-apiserver "$PKI/sa.key"
+	component $KAS_CG as /usr/local/bin/kube-apiserver "$PKI/sa.key"
 	ev=$(wait_event "$OUT7" "$TRIG_PID" key-open)
 	expect "after SIGHUP, log-expected: true → the expected read is logged" "$ev" \
 		'.event.kind == "event"' '.keywatch.verdict == "expected"'
@@ -211,7 +216,7 @@ log-expected: maybe
 	expect "SIGHUP with a broken file → config-invalid with file:line:col" "$ev" \
 		'.event.kind == "alert"' \
 		"(.keywatch.reason == \"$CONF:2:15: log-expected: 'maybe' is not true or false\")"
-	trig as /usr/local/bin/kube-apiserver "$PKI/sa.key"
+	component $KAS_CG as /usr/local/bin/kube-apiserver "$PKI/sa.key"
 	ev=$(wait_event "$OUT7" "$TRIG_PID" key-open)
 	expect "… and the previous settings stay in force (expected reads still logged)" "$ev" \
 		'.event.kind == "event"'

@@ -27,11 +27,11 @@ chmod 600 "$POLICY"
 agent_start "$WORK/a.json" --root "$NODE" --pin-dir "$PIN" --policy "$POLICY" --heartbeat 0 ||
 	{ not_ok "pinned agent starts" "see above"; e2e_summary; exit 1; }
 n=$(ls "$PIN" | grep -c '^link_')
-[ "$n" = 6 ] && ok "6 links and the maps pinned in $PIN" || not_ok "links pinned" "$(ls "$PIN")"
+[ "$n" = 7 ] && ok "7 links and the maps pinned in $PIN" || not_ok "links pinned" "$(ls "$PIN")"
 "$KEYWATCH" status --pin-dir "$PIN" --json >"$WORK/status.json"
 rc=$?
 expect "status: attached, watching, healthy, exit 0" "$(cat "$WORK/status.json")" "($rc == 0)" \
-	'.attached == 6' '.watched == 19' '.healthy == true' '.agent_last_seen_ms < 5000'
+	'.attached == 7' '.watched == 19' '.healthy == true' '.agent_last_seen_ms < 5000'
 
 # SIGHUP with a broken policy: the old one stays, and an alert says why
 printf 'watch: [\n' >"$POLICY"
@@ -76,7 +76,7 @@ expect "the denied attempt made while down is reported too" "$ev" '.event.outcom
 lost=$(jq -c 'select(.event.action == "events-lost")' "$WORK/b.json" | wc -l)
 [ "$lost" = 0 ] && ok "no events lost across the restart" || not_ok "no loss" "$lost events-lost"
 n=$(ls "$PIN" | grep -c '^link_')
-[ "$n" = 6 ] && ok "the new agent's links replaced the old ones (still 6 pinned)" || not_ok "links" "$n"
+[ "$n" = 7 ] && ok "the new agent's links replaced the old ones (still 7 pinned)" || not_ok "links" "$n"
 # Exactly one generation reports: a fresh open appears once.
 trig open "$CA"
 wait_event "$WORK/b.json" "$TRIG_PID" key-open >/dev/null

@@ -12,12 +12,14 @@ chmod 755 "$WORK"
 AGENT_PID=
 cleanup() {
 	[ -n "$AGENT_PID" ] && kill -KILL "$AGENT_PID" 2>/dev/null
+	cg_cleanup
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 NODE=$WORK/node
 tests/gen-layout.sh "$NODE" || { echo "gen-layout failed"; exit 1; }
+placements "$NODE" || { echo "placements failed"; exit 1; }
 mkdir -p "$NODE/srv"
 echo "operator secret" >"$NODE/srv/secret.txt"
 chmod 600 "$NODE/srv/secret.txt"
@@ -48,7 +50,7 @@ ok "agent starts and reports watch-started"
 ws=$(jq -c 'select(.event.action == "watch-started")' "$OUT" | head -n1)
 expect "watch-started names backend, hooks and count" "$ws" \
 	'.event.kind == "state"' '.keywatch.backend == "tracepoint"' \
-	'(.keywatch.hooks | sort) == ["io_uring_complete","sys_exit_creat","sys_exit_open","sys_exit_open_by_handle_at","sys_exit_openat","sys_exit_openat2"]' \
+	'(.keywatch.hooks | sort) == ["io_uring_complete","sched_process_exec","sys_exit_creat","sys_exit_open","sys_exit_open_by_handle_at","sys_exit_openat","sys_exit_openat2"]' \
 	'.keywatch.watched == 19' '.observer.version != null' '.host.hostname != null'
 
 # Every program passed the verifier (the kernel counted its instructions) and is attached to
@@ -60,11 +62,11 @@ attached=$(bpftool perf show -j 2>/dev/null | jq -r --argjson p "$AGENT_PID" \
 # The tp_btf program is attached by a BPF link (no perf event): find its link by program id.
 uring_id=$(printf '%s\n' "$ws" | jq '.keywatch.programs[] | select(.name == "io_uring_complete") | .id')
 uring_link=$(bpftool link show -j 2>/dev/null | jq --argjson id "${uring_id:-0}" '[.[] | select(.prog_id == $id)] | length')
-if [ "$nverified" = 6 ] && [ "$attached" = "sys_exit_creat sys_exit_open sys_exit_open_by_handle_at sys_exit_openat sys_exit_openat2" ] &&
+if [ "$nverified" = 7 ] && [ "$attached" = "sched_process_exec sys_exit_creat sys_exit_open sys_exit_open_by_handle_at sys_exit_openat sys_exit_openat2" ] &&
 	[ "$uring_link" = 1 ]; then
-	ok "verifier accepted 6 programs ($progs) and bpftool sees them attached"
+	ok "verifier accepted 7 programs ($progs) and bpftool sees them attached"
 else
-	not_ok "verifier accepted and kernel attached 6 programs" "verified=$nverified ($progs) attached=[$attached] io_uring link=$uring_link"
+	not_ok "verifier accepted and kernel attached 7 programs" "verified=$nverified ($progs) attached=[$attached] io_uring link=$uring_link"
 fi
 if [ "$tracefs_before" = 0 ]; then
 	# tracefs is needed only to resolve tracepoint ids: mounted for the attach, released after.
@@ -215,18 +217,20 @@ expect "denied open by nobody → key-open-attempt" "$ev" '.event.kind == "alert
 	'.event.outcome == "failure"' '.error.code == "EACCES"' '.user.id == "65534"' \
 	'.file.path == "/etc/kubernetes/pki/ca.key"' "(.keywatch.opened_path == \"$CA\")"
 
-# The expected component at its kubeadm path → an expected event, no alert
-trig as /usr/local/bin/kube-controller-manager "$CA"; pid=$TRIG_PID
+# The expected component at its kubeadm path, in its static pod → an expected event, no alert
+component $KCM_CG as /usr/local/bin/kube-controller-manager "$CA"; pid=$TRIG_PID
 ev=$(wait_event "$OUT" "$pid" key-open)
-expect "kube-controller-manager at its path reading ca.key → expected event" "$ev" \
+expect "kube-controller-manager at its path, in its static pod, reading ca.key → expected event" "$ev" \
 	'.event.kind == "event"' '.keywatch.verdict == "expected"' \
 	'.process.executable == "/usr/local/bin/kube-controller-manager"' \
+	'.keywatch.placement.kind == "static-pod"' "(.kubernetes.pod.uid == \"$KCM_UID\")" \
+	'.kubernetes.pod.name == "kube-controller-manager-node1"' \
 	'.rule.name == "Expected reader of a Kubernetes secret"'
 alerts=$(jq -c --argjson p "${pid:-0}" 'select(.process.pid == $p and .event.kind == "alert")' "$OUT" | wc -l)
 [ "$alerts" = 0 ] && ok "no alert for the expected reader" || not_ok "no alert for the expected reader" "$alerts alerts"
 
 # ... but the same component reading a key it doesn't use → alert
-trig as /usr/local/bin/kube-controller-manager "$PKI/apiserver.key"; pid=$TRIG_PID
+component $KCM_CG as /usr/local/bin/kube-controller-manager "$PKI/apiserver.key"; pid=$TRIG_PID
 ev=$(wait_event "$OUT" "$pid" key-open)
 expect "kube-controller-manager reading apiserver.key → alert" "$ev" '.event.kind == "alert"' \
 	'.keywatch.verdict == "unexpected"' '.keywatch.key.role == "apiserver-serving-key"'
@@ -341,7 +345,7 @@ fi
 # ---------------------------------------------------------------- without --log-expected
 OUT2=$WORK/events2.json
 if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
-	trig as /usr/local/bin/kube-controller-manager "$CA"; pid=$TRIG_PID
+	component $KCM_CG as /usr/local/bin/kube-controller-manager "$CA"; pid=$TRIG_PID
 	trig open "$CA"; pid2=$TRIG_PID
 	wait_event "$OUT2" "$pid2" key-open >/dev/null
 	n=$(jq -c --argjson p "${pid:-0}" 'select(.process.pid == $p)' "$OUT2" | wc -l)
@@ -349,7 +353,7 @@ if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
 		not_ok "expected read without --log-expected → no output" "$n lines"
 	# An expected reader is judged once; its further reads are counted in the kernel, not sent.
 	# A hard link of the same binary elsewhere (same inode, other dentry) is judged afresh.
-	trig aslink /usr/local/bin/kube-controller-manager /usr/local/bin/totally-kcm "$CA" 200
+	component $KCM_CG aslink /usr/local/bin/kube-controller-manager /usr/local/bin/totally-kcm "$CA" 200
 	ev=$(wait_event "$OUT2" "$TRIG_PID" key-open)
 	[ -n "$ev" ] || echo "# aslink: rc=$TRIG_RC pid=$TRIG_PID $(tr '\n' ' ' <"$WORK/trig.err")" \
 		"events for the pid: $(jq -c --argjson p "$TRIG_PID" 'select(.process.pid == $p)' "$OUT2" | head -n3)"
@@ -368,7 +372,7 @@ if agent_start "$OUT2" --root "$NODE" --heartbeat 0; then
 		# The component opens once, waits until a heartbeat shows that read judged, then
 		# opens 199 more: those never leave the kernel, whatever the agent's speed.
 		rm -f "$WORK/gate"
-		KWTRIG_GATE=$WORK/gate "$TRIG" aslink /usr/local/bin/kube-controller-manager \
+		KWTRIG_CGROUP=$KCM_CG KWTRIG_LINGER_MS=300 KWTRIG_GATE=$WORK/gate "$TRIG" aslink /usr/local/bin/kube-controller-manager \
 			/usr/local/bin/other-kcm "$CA" 200 >/dev/null 2>&1 &
 		tp=$!
 		for i in $(seq 1 100); do
@@ -410,7 +414,7 @@ if agent_start "$OUT8" --root "$NODE" --heartbeat 0; then
 			jq -r --arg id "${MAPID[watched]}" \
 				'.[] | "map delete id \($id) key hex \(.key | map(ltrimstr("0x")) | join(" "))"'
 		echo "map update id ${MAPID[control]} key 0 0 0 0 value 0 0 0 0 0 0 0 0"
-		echo "map update id ${MAPID[expected_quiet]} key hex $(printf '5a %.0s' $(seq 1 48)) value 1 0 0 0"
+		echo "map update id ${MAPID[expected_quiet]} key hex $(printf '5a %.0s' $(seq 1 72)) value 1 0 0 0"
 	} >"$WORK/tamper.batch"
 	bpftool batch file "$WORK/tamper.batch" >/dev/null 2>"$WORK/tamper.err"
 	n=$(bpftool map dump id "${MAPID[watched]}" -j | jq length)

@@ -267,20 +267,6 @@ static void self_exe(char *out)
 	assert_non_null(realpath("/proc/self/exe", out));
 }
 
-static bool valid_container_id(const char *id)
-{
-	size_t i, n = strlen(id);
-
-	if (n == 0)
-		return true;
-	if (n != 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return true;
-}
-
 static void test_decode_trunc_uses_proc(void **state)
 {
 	struct kw_event *e = ev_new(EXE("cat\0bin\0usr\0"), 3);
@@ -296,8 +282,6 @@ static void test_decode_trunc_uses_proc(void **state)
 	assert_ptr_equal(d.raw, &d.ev);
 	assert_true(d.exe_from_proc);
 	assert_string_equal(d.exe, want);
-	assert_true(memchr(d.container_id, 0, sizeof(d.container_id)) != NULL);
-	assert_true(valid_container_id(d.container_id));
 	free(e);
 }
 
@@ -313,7 +297,6 @@ static void test_decode_kernel_path(void **state)
 	assert_ptr_equal(d.raw, &d.ev);
 	assert_false(d.exe_from_proc);
 	assert_string_equal(d.exe, "/usr/bin/cat");
-	assert_true(valid_container_id(d.container_id));
 	free(e);
 }
 
@@ -365,7 +348,6 @@ static void test_decode_gone_pid(void **state)
 	assert_int_equal(event__decode(e, sizeof(*e), &d), 0);
 	assert_false(d.exe_from_proc);
 	assert_string_equal(d.exe, "");
-	assert_string_equal(d.container_id, "");
 
 	/* Without the flag the kernel path stands, even for a gone process. */
 	e->flags = 0;
@@ -390,35 +372,6 @@ static void test_hook_names(void **state)
 	assert_string_equal(event__hook_name(UINT32_MAX), "unknown");
 }
 
-static void test_container_id_self(void **state)
-{
-	char id[72], small[8];
-
-	(void)state;
-	memset(id, 'X', sizeof(id));
-	event__container_id((uint32_t)getpid(), id, sizeof(id));
-	assert_true(memchr(id, 0, sizeof(id)) != NULL);
-	assert_true(valid_container_id(id));
-
-	/* A short buffer gets a terminated prefix at most. */
-	memset(small, 'X', sizeof(small));
-	event__container_id((uint32_t)getpid(), small, sizeof(small));
-	assert_true(strlen(small) < sizeof(small));
-	assert_int_equal(strncmp(small, id, strlen(small)), 0);
-}
-
-static void test_container_id_gone(void **state)
-{
-	char id[72];
-
-	(void)state;
-	memset(id, 'X', sizeof(id));
-	event__container_id(GONE_PID, id, sizeof(id));
-	assert_string_equal(id, "");
-	memset(id, 'X', sizeof(id));
-	event__container_id(UINT32_MAX, id, sizeof(id));
-	assert_string_equal(id, "");
-}
 
 int main(void)
 {
@@ -439,8 +392,6 @@ int main(void)
 		cmocka_unit_test(test_decode_oversized_record),
 		cmocka_unit_test(test_decode_gone_pid),
 		cmocka_unit_test(test_hook_names),
-		cmocka_unit_test(test_container_id_self),
-		cmocka_unit_test(test_container_id_gone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,10 +59,13 @@ static void assert_contains(const char *s, const char *sub)
 		fail_msg("\"%s\" does not contain \"%s\"", s, sub);
 }
 
+/* A reader identity with no placement and no digest (the readers above need none). */
+static struct kw_identity no_identity = { .pl = { .kind = "host" } };
+
 static void decide(const struct pki_file *f, const char *exe, struct kw_verdict *v)
 {
 	memset(v, 0x5a, sizeof(*v));
-	verdict__decide(f, exe, NULL, 0, v);
+	verdict__decide(f, exe, &no_identity, NULL, 0, v);
 	/* The reason is always a terminated, non-empty string. */
 	assert_non_null(memchr(v->reason, 0, sizeof(v->reason)));
 	assert_true(v->reason[0] != 0);
