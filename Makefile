@@ -53,7 +53,7 @@ UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/san/%,$(UNIT_SRCS))
 .DELETE_ON_ERROR:
 # Keep the BPF objects and skeletons: they are intermediates of a chain, not throwaways.
 .SECONDARY:
-.PHONY: all deps demo test unit e2e bench vmlinux clean format check-format fuzz \
+.PHONY: all deps demo test unit e2e bench vmlinux clean format check-format fuzz vmtest \
 	install uninstall deploy-check
 
 all: keywatch
@@ -154,6 +154,20 @@ bench: deps
 $(OUTPUT)/bench/kwbench: tests/bench/kwbench.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lm
+
+# ---- kernel matrix (issue 6): the agent, statically linked, in qemu on Debian's own kernels ----
+$(OUTPUT)/vmtest/keywatch: $(OUTPUT)/user/main.o $(LIB_OBJS)
+	$(call msg,STATIC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -static $^ -Wl,--start-group -lbpf -lelf -lz -lyaml -lssl -lcrypto \
+		-Wl,--end-group -o $@ 2>$(@D)/link.log || { cat $(@D)/link.log; exit 1; }
+
+$(OUTPUT)/vmtest/qexit: tests/vmtest/qexit.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
+
+vmtest: $(OUTPUT)/vmtest/keywatch $(OUTPUT)/tests/kwtrig $(OUTPUT)/vmtest/qexit
+	$(Q)tests/vmtest/run.sh $^
 
 # ---- install (issue 8: packaging) -------------------------------------------------------------
 PREFIX ?= /usr/local

@@ -23,8 +23,11 @@ struct kw_file_id {
 /* Value of the `watched` map: the agent's index into its watch table. */
 struct kw_watch {
 	__u32 id;
-	__u32 flags; /* reserved, 0 */
+	__u32 flags; /* KW_WATCH_* */
 };
+/* The agent's own probe file: its opens by the agent count KW_STAT_SELFTEST, nothing else (the
+ * start-up check that the chosen backend's hook really runs). */
+#define KW_WATCH_SELFTEST (1u << 0)
 
 /* Key of the `watched_names` map (failed-open matching): zero-padded final path component. */
 struct kw_name {
@@ -45,6 +48,8 @@ enum kw_hook {
 	KW_HOOK_OPEN_BY_HANDLE_AT = 5,
 	KW_HOOK_IO_URING_OPENAT = 6,  /* io_uring_complete of IORING_OP_OPENAT */
 	KW_HOOK_IO_URING_OPENAT2 = 7, /* io_uring_complete of IORING_OP_OPENAT2 */
+	KW_HOOK_LSM_FILE_OPEN = 8,    /* BPF-LSM file_open (LSM backend) */
+	KW_HOOK_FEXIT_FILE_OPEN = 9,  /* fexit on security_file_open (fentry backend) */
 	KW_HOOK__MAX,
 };
 
@@ -56,6 +61,7 @@ enum kw_hook {
 #define KW_EVF_EXE_CACHED (1u << 4) /* exe[] omitted: sent before for this (tgid, start, exe) */
 #define KW_EVF_DIRECT_FD  (1u << 5) /* io_uring direct descriptor: ret is the fixed-file slot */
 #define KW_EVF_IO_WORKER  (1u << 6) /* run by an io_uring worker thread of the process */
+#define KW_EVF_NO_FD	  (1u << 7) /* seen at the permission check, before any fd exists */
 
 /* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
 enum kw_stat {
@@ -68,7 +74,8 @@ enum kw_stat {
 	KW_STAT_ALIVE_NS = 5,	    /* CLOCK_MONOTONIC of the agent's last loop (keywatch status) */
 	KW_STAT_LAST_EVENT_NS = 6,  /* per CPU: bpf_ktime_get_ns() of the last event sent (max) */
 	KW_STAT_EXPECTED_QUIET = 7, /* expected reads counted in the kernel, not sent (cache hit) */
-	KW_STAT__MAX = 8,
+	KW_STAT_SELFTEST = 8,	    /* the agent's opens of its probe file (KW_WATCH_SELFTEST) */
+	KW_STAT__MAX = 9,
 };
 
 /* The `control` map: which generation of programs reports (restart without a blind window). */

@@ -21,6 +21,15 @@
 /* Set by the agent before load. */
 const volatile __u32 kw_agent_tgid = 0;
 const volatile __u64 kw_generation = 0;
+/* The syscall exit and io_uring hooks report successful opens (tracepoint backend). With the LSM
+ * or fentry backend the permission hook does, and the exit hooks report failed attempts only. */
+const volatile bool kw_exit_hooks_report_opens = true;
+/* Helpers this kernel has (the agent probes them): bpf_get_current_task_btf (5.11) and
+ * bpf_task_pt_regs (5.15). Without them the same is read through probe reads (5.10). The branch
+ * not taken is dead code to the verifier, so an unknown helper in it is never checked. */
+const volatile bool kw_have_task_btf = true;
+const volatile bool kw_have_task_pt_regs = true;
+#define KW_THREAD_SIZE 16384 /* x86_64 and arm64 kernel stacks (no KASAN) */
 
 /* Is this program's generation the one reporting? Checked after a match only. */
 static __always_inline bool kw__current_generation(void)
@@ -46,10 +55,18 @@ static __always_inline void kw__stat_inc(__u32 slot)
  */
 static __always_inline struct file *kw__fd_file(long fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct file **fdarr = task->files->fdt->fd;
+	struct file **fdarr;
 	struct file *file = NULL;
 
+	if (kw_have_task_btf) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		fdarr = task->files->fdt->fd;
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		fdarr = BPF_CORE_READ(task, files, fdt, fd);
+	}
 	bpf_probe_read_kernel(&file, sizeof(file), &fdarr[fd]);
 	return file;
 }
@@ -186,9 +203,19 @@ struct kw_args {
 
 static __always_inline void kw__args(enum kw_hook hook, struct kw_args *a)
 {
-	/* bpf_task_pt_regs wants the trusted BTF pointer; the frame holds the user's registers. */
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* bpf_task_pt_regs wants the trusted BTF pointer; the frame holds the user's registers.
+	 * Before 5.15: the same frame, at the top of the task's kernel stack (task_pt_regs()). */
+	struct pt_regs *regs;
 	struct open_how *how;
+
+	if (kw_have_task_pt_regs) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	} else {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+		regs = (struct pt_regs *)((unsigned long)BPF_CORE_READ(t, stack) + KW_THREAD_SIZE) -
+		       1;
+	}
 
 	a->path = NULL;
 	a->flags = 0;
@@ -363,27 +390,32 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 	w = bpf_map_lookup_elem(&watched, &id);
 	if (!w)
 		return 0;
+	if (w->flags & KW_WATCH_SELFTEST) {
+		if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid)
+			kw__stat_inc(KW_STAT_SELFTEST);
+		return 0;
+	}
 	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid || !kw__current_generation())
 		return 0;
-	/* An expected reader the agent has already judged: count, don't send. Plain BTF loads. */
-	struct task_struct *bt = bpf_get_current_task_btf();
-	struct file *exe = bt->mm->exe_file;
+	/* An expected reader the agent has already judged: count, don't send. */
+	task = (struct task_struct *)bpf_get_current_task();
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct inode *ei = BPF_CORE_READ(exe, f_inode);
 	struct kw_expect_key ek = {
 		.file = id,
-		.exe_dentry = (__u64)exe->f_path.dentry,
-		.exe_ino = exe->f_inode->i_ino,
-		.exe_dev = exe->f_inode->i_sb->s_dev,
-		.exe_gen = exe->f_inode->i_generation,
+		.exe_dentry = (__u64)BPF_CORE_READ(exe, f_path.dentry),
+		.exe_ino = BPF_CORE_READ(ei, i_ino),
+		.exe_dev = BPF_CORE_READ(ei, i_sb, s_dev),
+		.exe_gen = BPF_CORE_READ(ei, i_generation),
 		.cgroup_id = bpf_get_current_cgroup_id(),
-		.mntns = bt->nsproxy->mnt_ns->ns.inum,
+		.mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum),
 	};
 
-	kw__inode_ctime(exe->f_inode, &ek.exe_ctime_sec, &ek.exe_ctime_nsec);
+	kw__inode_ctime(ei, &ek.exe_ctime_sec, &ek.exe_ctime_nsec);
 	if (bpf_map_lookup_elem(&expected_quiet, &ek)) {
 		kw__stat_inc(KW_STAT_EXPECTED_QUIET);
 		return 0;
 	}
-	task = (struct task_struct *)bpf_get_current_task();
 	if (!a) {
 		kw__args(hook, &sa);
 		a = &sa;
@@ -405,8 +437,11 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 /* A successful open syscall installed fd. */
 static __always_inline int kw__open_ok(enum kw_hook hook, long fd)
 {
-	struct file *file = kw__fd_file(fd);
+	struct file *file;
 
+	if (!kw_exit_hooks_report_opens)
+		return 0;
+	file = kw__fd_file(fd);
 	if (!file) {
 		kw__stat_inc(KW_STAT_FD_LOOKUP_FAIL);
 		return 0;
@@ -443,24 +478,23 @@ static __always_inline struct file *kw__uring_fixed_file(struct io_ring_ctx *ctx
  * SQPOLL threads share) or, for a direct descriptor, the ring's fixed-file table. The path the
  * process passed is gone by now (freed after the open): events carry none.
  */
-static __always_inline int kw__uring_complete(struct io_ring_ctx *ctx, void *req,
-					      struct io_uring_cqe *cqe)
+static __always_inline int kw__uring_complete(struct io_ring_ctx *ctx, void *req, __s32 res)
 {
 	struct io_open *op = req; /* io_kiocb_to_cmd(): the command overlays the request */
 	struct kw_args a = {};
 	enum kw_hook hook;
 	struct file *file;
 	__u32 slot, idx;
-	__s32 res;
 	__u8 opcode = BPF_CORE_READ((struct io_kiocb *)req, opcode);
 
+	if (!kw_exit_hooks_report_opens)
+		return 0;
 	if (opcode == KW_IORING_OP_OPENAT)
 		hook = KW_HOOK_IO_URING_OPENAT;
 	else if (opcode == KW_IORING_OP_OPENAT2)
 		hook = KW_HOOK_IO_URING_OPENAT2;
 	else
 		return 0;
-	res = BPF_CORE_READ(cqe, res);
 	if (res < 0)
 		return 0;
 	a.flags = BPF_CORE_READ(op, how.flags);
@@ -550,13 +584,26 @@ static __always_inline int kw__open_exit(enum kw_hook hook, long ret)
 }
 
 /*
+ * The permission check of an open passed (LSM backend: BPF-LSM file_open; fentry backend: fexit on
+ * security_file_open). Every open the kernel performs passes here — syscalls, io_uring (in the
+ * submitter or its worker), open_by_handle_at, /proc/<pid>/fd reopens — on the struct file being
+ * opened, before any fd exists: events carry no fd and no path string (KW_EVF_NO_FD).
+ */
+static __always_inline int kw__file_checked(enum kw_hook hook, struct file *file)
+{
+	struct kw_args a = { .path = NULL, .flags = BPF_CORE_READ(file, f_flags) };
+
+	return kw__file_opened(hook, 0, file, &a, KW_EVF_NO_FD);
+}
+
+/*
  * A process exec'd: remember it as it is now, by tgid (identity at exec). Runs for every exec on
  * the node, so it does one path walk and one map update, nothing else; only the reporting
  * generation writes (a restarted agent's programs and its predecessor's share the pinned map).
  */
 static __always_inline int kw__exec(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 zero = 0, slot = KW_WALK_EXEC;
 	struct kw_exec *x;
 	struct kw_walk *w;
@@ -568,17 +615,17 @@ static __always_inline int kw__exec(void)
 	if (!x)
 		return 0;
 	__builtin_memset(&x->proc, 0, sizeof(x->proc));
-	kw__proc_fill(&x->proc, (struct task_struct *)bpf_get_current_task());
+	kw__proc_fill(&x->proc, task);
 	x->exec_ns = bpf_ktime_get_ns();
-	x->parent_start_ns = task->real_parent->start_time;
+	x->parent_start_ns = BPF_CORE_READ(task, real_parent, start_time);
 	x->exe_gen = 0;
 	x->flags = 0;
 	x->exe_len = 0;
 	x->exe_depth = 0;
 	x->_pad = 0;
-	exe = task->mm->exe_file;
+	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (exe) {
-		x->exe_gen = exe->f_inode->i_generation;
+		x->exe_gen = BPF_CORE_READ(exe, f_inode, i_generation);
 		kw__path_walk((__u64)BPF_CORE_READ(exe, f_path.dentry),
 			      (__u64)BPF_CORE_READ(exe, f_path.mnt), KW_WALK_EXEC);
 		w = bpf_map_lookup_elem(&walk, &slot);

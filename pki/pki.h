@@ -332,7 +332,7 @@ void pki__policy_free(struct pki_policy *p);
 #define PKI_SETTINGS_MAX_WATCH 256
 struct pki_settings {
 	char name[PATH_MAX];
-	char *root, *policy, *output, *format, *pin_dir, *user, *state;
+	char *root, *policy, *output, *format, *pin_dir, *user, *state, *backend;
 	char **watch;
 	size_t nwatch;
 	int log_expected, keep_privileges; /* -1 unset, else 0 or 1 */

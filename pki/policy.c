@@ -1008,6 +1008,19 @@ static int h_s_format(struct ctx *c, yaml_node_t *val, void *obj)
 		    echo(e, (const char *)val->data.scalar.value, val->data.scalar.length));
 }
 
+static int h_s_backend(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	struct pki_settings *st = obj;
+	char e[ECHO_SIZE];
+
+	if (scalar_is(val, "auto") || scalar_is(val, "lsm") || scalar_is(val, "fentry") ||
+	    scalar_is(val, "tracepoint"))
+		return set_string(c, val, &st->backend, (const char *)val->data.scalar.value);
+	return fail(c, &val->start_mark, "%s: '%s' is not auto, lsm, fentry or tracepoint",
+		    c->field,
+		    echo(e, (const char *)val->data.scalar.value, val->data.scalar.length));
+}
+
 static int h_s_user(struct ctx *c, yaml_node_t *val, void *obj)
 {
 	const char *v = (const char *)val->data.scalar.value;
@@ -1101,6 +1114,7 @@ static const struct key_handler settings_keys[] = {
 	{ "pin-dir", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, pin_dir) },
 	{ "user", YAML_SCALAR_NODE, false, h_s_user },
 	{ "state", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, state) },
+	{ "backend", YAML_SCALAR_NODE, false, h_s_backend },
 	{ "keep-privileges", YAML_SCALAR_NODE, false, h_s_bool,
 	  offsetof(struct pki_settings, keep_privileges) },
 };
@@ -1138,6 +1152,7 @@ void pki__settings_free(struct pki_settings *st)
 	free(st->pin_dir);
 	free(st->user);
 	free(st->state);
+	free(st->backend);
 	for (i = 0; st->watch && i < st->nwatch; i++)
 		free(st->watch[i]);
 	free(st->watch);

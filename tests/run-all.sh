@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test: unit tests (plain + ASan/UBSan), then end-to-end tests against the real BPF programs
-# (plain + ASan/UBSan agent). Each stage is time-bounded. Last line: the combined summary.
+# (plain + ASan/UBSan agent), then the kernel matrix in qemu. Each stage is time-bounded. Last line: the combined summary.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -26,8 +26,10 @@ stage "unit" 600 make --no-print-directory unit
 stage "e2e" 900 make --no-print-directory e2e
 stage "fuzz smoke" 300 make --no-print-directory fuzz FUZZ_SECONDS=10
 stage "deploy" 180 make --no-print-directory deploy-check
+# The kernel matrix: Debian's 5.10, 6.1, 6.12 and sid kernels in qemu, every backend (sid advisory).
+stage "vmtest" 900 make --no-print-directory vmtest
 
-read -r p f < <(awk '/^(unit|e2e|fuzz|deploy)[^:]*: [0-9]+ passed, [0-9]+ failed/ {
+read -r p f < <(awk '/^(unit|e2e|fuzz|deploy|vmtest)[^:]*: [0-9]+ passed, [0-9]+ failed/ {
 	for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i - 1); if ($(i) ~ /^failed/) f += $(i - 1) }
 } END { print p + 0, f + 0 }' "$log")
 if [ "$status" != 0 ] && [ "$f" = 0 ]; then

@@ -249,7 +249,8 @@ static void reload(struct agent *a)
 	}
 	if (settings__restart_only(&a->opts, &n, &which))
 		log_warnx("reload: %s changed in %s: takes effect at the next start (so do root, "
-			  "output, format, pin-dir, user, state, ringbuf-bytes, keep-privileges)",
+			  "output, format, pin-dir, user, state, backend, ringbuf-bytes, "
+			  "keep-privileges)",
 			  which, n.config);
 	/* Those keep their running values; the strings are the agent's own (keep_strings). */
 	n.root = a->opts.root;
@@ -258,12 +259,59 @@ static void reload(struct agent *a)
 	n.pin_dir = a->opts.pin_dir;
 	n.user = a->opts.user;
 	n.state = a->opts.state;
+	n.backend = a->opts.backend;
 	n.ringbuf_bytes = a->opts.ringbuf_bytes;
 	n.keep_privileges = a->opts.keep_privileges;
 	pki__settings_free(&a->st);
 	a->st = st;
 	a->opts = n;
 	log_info("reload: %s applied", n.config);
+}
+
+/*
+ * Load a backend and the watch set, and prove the backend's open hook runs (a BPF-LSM program
+ * attaches on a kernel without `bpf` among its active LSMs, and never runs). With `auto`, a
+ * backend that loads but never fires gives way to the tracepoint backend.
+ */
+static int load(struct agent *a, char *err, size_t errlen)
+{
+	const char *name;
+	int r;
+
+	if (loader__load(&a->bpf, a->o, err, errlen) < 0 ||
+	    loader__sync_watch(&a->bpf, &a->w, err, errlen) < 0)
+		return -1;
+	r = loader__selftest(&a->bpf, err, errlen);
+	if (r < 0)
+		return -1;
+	a->bpf.selftest = r == 1;
+	if (r == 1 || a->bpf.backend == KW_BACKEND_TRACEPOINT)
+		return 0;
+	name = loader__backend_name(a->bpf.backend);
+	if (a->o->backend != KW_BACKEND_AUTO) {
+		snprintf(err, errlen, "the %s backend loaded, but its open hook never ran", name);
+		return -1;
+	}
+	log_warnx("the %s backend loaded, but its open hook never ran: using tracepoint", name);
+	{
+		struct kw_opts tp = *a->o;
+		char tried[sizeof(a->bpf.tried) + 64];
+
+		snprintf(tried, sizeof(tried), "%s%s: loaded, but its hook never ran; ",
+			 a->bpf.tried, name);
+		tp.backend = KW_BACKEND_TRACEPOINT;
+		loader__unload(&a->bpf);
+		if (loader__load(&a->bpf, &tp, err, errlen) < 0 ||
+		    loader__sync_watch(&a->bpf, &a->w, err, errlen) < 0)
+			return -1;
+		snprintf(a->bpf.tried, sizeof(a->bpf.tried), "%.*s", (int)sizeof(a->bpf.tried) - 1,
+			 tried);
+		r = loader__selftest(&a->bpf, err, errlen);
+		if (r < 0)
+			return -1;
+		a->bpf.selftest = r == 1;
+	}
+	return 0;
 }
 
 static void free_settings(struct agent *a)
@@ -360,13 +408,12 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 			log_warn("%s: chown to %s", a.learned.path, o->user);
 	}
 	a.out.falco = o->falco;
-	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 ||
-	    loader__load(&a.bpf, o, err, sizeof(err)) < 0 ||
-	    loader__sync_watch(&a.bpf, &a.w, err, sizeof(err)) < 0 ||
+	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 || load(&a, err, sizeof(err)) < 0 ||
 	    loader__activate(&a.bpf, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		goto cleanup;
 	}
+	a.out.backend = loader__backend_name(a.bpf.backend);
 	loader__tracefs_release(&a.bpf);
 	identity__init(o->root, bpf_map__fd(a.bpf.skel->maps.procs));
 	a.bpf.rb = ring_buffer__new(bpf_map__fd(a.bpf.skel->maps.events), on_event, &a, NULL);
@@ -402,7 +449,7 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 	a.lost_since = mono_ns();
 	loader__stat_set(&a.bpf, KW_STAT_ALIVE_NS, mono_ns());
 	next_alive = mono_ns() + 1000000000ull;
-	output__watch_started(&a.out, &a.w, KW_BACKEND_TRACEPOINT, &a.bpf);
+	output__watch_started(&a.out, &a.w, &a.bpf);
 	log_info("watching %zu files under %s (%d hooks)", a.w.inv.n, o->root, a.bpf.nhooks);
 	next_hb = mono_ns() + (uint64_t)o->heartbeat_s * 1000000000u;
 

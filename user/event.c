@@ -37,6 +37,8 @@ const char *event__hook_name(uint32_t hook)
 		[KW_HOOK_OPEN_BY_HANDLE_AT] = "open_by_handle_at",
 		[KW_HOOK_IO_URING_OPENAT] = "io_uring_openat",
 		[KW_HOOK_IO_URING_OPENAT2] = "io_uring_openat2",
+		[KW_HOOK_LSM_FILE_OPEN] = "lsm_file_open",
+		[KW_HOOK_FEXIT_FILE_OPEN] = "fexit_security_file_open",
 	};
 
 	return hook < KW_HOOK__MAX && names[hook] ? names[hook] : "unknown";

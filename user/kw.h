@@ -13,14 +13,19 @@
 #include "json.h"
 #include "pki.h"
 
-#define KW_BACKEND_TRACEPOINT "tracepoint"
-#define KW_PIN_DIR	      "/sys/fs/bpf/keywatch"
-#define KW_POLL_MS	      100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
-#define KW_HEARTBEAT_S	      60 /* default heartbeat interval */
-#define KW_MAX_WATCH_ARGS     256
-#define KW_QUIET_SHADOW	      (4 * KW_EXPECTED_QUIET) /* loader.c: keys remembered for verify */
-#define KW_VERIFY_S	      2	 /* the kernel's maps and links are checked this often */
-#define KW_MAX_PROGS	      12 /* BPF programs in the object (open hooks and the exec hook) */
+enum kw_backend {
+	KW_BACKEND_AUTO = 0, /* lsm when BPF-LSM is active, else fentry, else tracepoint */
+	KW_BACKEND_LSM,
+	KW_BACKEND_FENTRY,
+	KW_BACKEND_TRACEPOINT,
+};
+#define KW_PIN_DIR	  "/sys/fs/bpf/keywatch"
+#define KW_POLL_MS	  100 /* ring buffer poll timeout: bounds shutdown and loss-report latency */
+#define KW_HEARTBEAT_S	  60  /* default heartbeat interval */
+#define KW_MAX_WATCH_ARGS 256
+#define KW_QUIET_SHADOW	  (4 * KW_EXPECTED_QUIET) /* loader.c: keys remembered for verify */
+#define KW_VERIFY_S	  2  /* the kernel's maps and links are checked this often */
+#define KW_MAX_PROGS	  12 /* BPF programs in the object (open hooks and the exec hook) */
 
 /* kw_opts.from_flags: options given on the command line (they win over --config) */
 enum {
@@ -36,6 +41,7 @@ enum {
 	KW_OPT_USER = 1 << 9,
 	KW_OPT_KEEP_PRIVILEGES = 1 << 10,
 	KW_OPT_STATE = 1 << 11,
+	KW_OPT_BACKEND = 1 << 12,
 };
 #define KW_CONFIG_DEFAULT "/etc/keywatch/keywatch.yaml"
 
@@ -57,6 +63,7 @@ struct kw_opts {
 	bool keep_privileges;
 	const char *user;  /* switch to this user after attach (keeps descriptors) */
 	const char *state; /* learned digests (KW_LEARNED_DEFAULT) */
+	enum kw_backend backend;
 	int verbose;
 	int heartbeat_s;
 	unsigned int ringbuf_bytes;
@@ -66,6 +73,8 @@ struct kw_opts {
 int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t errlen);
 /* Does b differ from a in an option that only a restart applies? Names it in *which. */
 int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, const char **which);
+/* "auto", "lsm", "fentry", "tracepoint" → *out; -1 otherwise. */
+int settings__backend(const char *s, enum kw_backend *out);
 
 /* main.c */
 extern volatile sig_atomic_t kw_quit;
@@ -232,7 +241,8 @@ struct kw_output {
 	uint64_t seq;
 	int64_t mono_to_real; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t write_errors;
-	bool falco; /* --format falco */
+	bool falco;	     /* --format falco */
+	const char *backend; /* the hook backend in use (keywatch.backend) */
 };
 int output__open(struct kw_output *o, const char *path, char *err, size_t errlen);
 void output__close(struct kw_output *o);
@@ -240,7 +250,7 @@ void output__clock_sync(struct kw_output *o);
 void output__open_event(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f,
 			const struct kw_verdict *v);
 struct kw_watchtab;
-void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const char *backend,
+void output__watch_started(struct kw_output *o, const struct kw_watchtab *w,
 			   const struct kw_bpf *b);
 void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w);
 void output__config_invalid(struct kw_output *o, const char *why);
@@ -287,7 +297,10 @@ struct kw_bpf {
 	uint32_t verified_insns[KW_MAX_PROGS];
 	int nhooks;
 	bool mounted_tracefs;
-	const char *pin_dir; /* when pinning */
+	enum kw_backend backend; /* the one loaded */
+	char tried[1024];	 /* backends refused before it, and why */
+	bool selftest;		 /* the open hook was seen to run at start */
+	const char *pin_dir;	 /* when pinning */
 	__u64 generation;
 	/* Every expected_quiet key the agent added since the last clear (loader__verify). */
 	struct kw_expect_key *quiet;
@@ -305,6 +318,9 @@ struct kw_tamper {
 };
 int loader__tracefs(struct kw_bpf *b, char *err, size_t errlen);
 int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen);
+int loader__selftest(struct kw_bpf *b, char *err, size_t errlen);
+void loader__unload(struct kw_bpf *b); /* the programs, before activation (backend fallback) */
+const char *loader__backend_name(enum kw_backend be);
 int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err, size_t errlen);
 void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX]);
 int loader__activate(struct kw_bpf *b, char *err, size_t errlen);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kw.h"
@@ -92,9 +93,13 @@ static bool tracepoint_exists(const char *sec)
 
 	if (!tp)
 		return false;
-	/* tp_btf: attached by BTF id, no tracefs: the kernel's BTF must describe it. */
+	/* tp_btf, fexit, lsm: attached by BTF id, no tracefs: the kernel's BTF must describe it. */
 	if (!strncmp(sec, "tp_btf/", 7))
 		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_RAW_TP) > 0;
+	if (!strncmp(sec, "fexit/", 6))
+		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_FEXIT) > 0;
+	if (!strncmp(sec, "lsm/", 4))
+		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_LSM_MAC) > 0;
 	snprintf(p, sizeof(p), "%s/events/%s", tracing_ready(TRACEFS) ? TRACEFS : DEBUGFS_TRACING,
 		 tp + 1);
 	return access(p, F_OK) == 0;
@@ -163,27 +168,161 @@ int loader__unpin(const char *dir)
 	return 0;
 }
 
-int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen)
+/*
+ * Which io_uring_complete program fits this kernel, from its BTF: (ctx, req, cqe) since 6.13
+ * (KW_URING_CQE), (ctx, req, user_data, res, cflags, extra1, extra2) from 5.19 (KW_URING_V519).
+ * Earlier kernels pass no request: no program, logged (README: coverage).
+ */
+enum { KW_URING_NONE, KW_URING_CQE, KW_URING_V519 };
+
+static const struct btf_type *skip_mods(const struct btf *vm, const struct btf_type *t)
+{
+	while (t && btf_is_mod(t))
+		t = btf__type_by_id(vm, t->type);
+	return t;
+}
+
+/* Is parameter i of proto a pointer (to a struct named name, when name is given)? */
+static bool param_ptr(const struct btf *vm, const struct btf_type *proto, int i, const char *name)
+{
+	const struct btf_type *t = skip_mods(vm, btf__type_by_id(vm, btf_params(proto)[i].type));
+
+	if (!t || !btf_is_ptr(t))
+		return false;
+	if (!name)
+		return true;
+	t = skip_mods(vm, btf__type_by_id(vm, t->type));
+	return t && btf_is_struct(t) && !strcmp(btf__name_by_offset(vm, t->name_off), name);
+}
+
+static int uring_complete_shape(void)
+{
+	static int shape = -1;
+	const struct btf_type *t, *proto = NULL;
+	struct btf *vm;
+	int id;
+
+	if (shape >= 0)
+		return shape;
+	shape = KW_URING_NONE;
+	vm = btf__load_vmlinux_btf();
+	if (!vm)
+		return shape;
+	id = btf__find_by_name_kind(vm, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF);
+	t = id > 0 ? btf__type_by_id(vm, btf__type_by_id(vm, id)->type) : NULL; /* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(vm, t->type) : NULL;		/* proto */
+	proto = t && btf_is_func_proto(t) ? t : NULL;
+	/* Parameter 0 is the tracepoint's own data pointer. */
+	if (proto && btf_vlen(proto) == 4 && param_ptr(vm, proto, 2, NULL) &&
+	    param_ptr(vm, proto, 3, "io_uring_cqe"))
+		shape = KW_URING_CQE;
+	else if (proto && btf_vlen(proto) == 8 && param_ptr(vm, proto, 2, NULL))
+		shape = KW_URING_V519;
+	else
+		log_warnx(
+			"io_uring_complete: this kernel's tracepoint (%s, %d arguments) carries no "
+			"request: io_uring opens are not seen by the tracepoint backend (README: "
+			"coverage)",
+			id > 0 ? "found" : "absent", proto ? btf_vlen(proto) : -1);
+	btf__free(vm);
+	return shape;
+}
+
+/* Which programs a backend loads: the permission hook of its own, plus the syscall exit hooks
+ * (failed attempts; successful opens too for the tracepoint backend), io_uring and exec. */
+static bool backend_wants(enum kw_backend be, const char *sec, const char *name)
+{
+	if (!strncmp(sec, "lsm/", 4))
+		return be == KW_BACKEND_LSM;
+	if (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7))
+		return be == KW_BACKEND_FENTRY;
+	if (!strcmp(name, "io_uring_complete"))
+		return be == KW_BACKEND_TRACEPOINT && uring_complete_shape() == KW_URING_CQE;
+	if (!strcmp(name, "io_uring_complete_v519"))
+		return be == KW_BACKEND_TRACEPOINT && uring_complete_shape() == KW_URING_V519;
+	return true;
+}
+
+const char *loader__backend_name(enum kw_backend be)
+{
+	switch (be) {
+	case KW_BACKEND_LSM:
+		return "lsm";
+	case KW_BACKEND_FENTRY:
+		return "fentry";
+	case KW_BACKEND_TRACEPOINT:
+		return "tracepoint";
+	default:
+		return "auto";
+	}
+}
+
+/* Is `bpf` in the kernel's active LSM list? Without it a BPF-LSM program loads, attaches, and
+ * never runs. */
+static bool bpf_lsm_active(void)
+{
+	static const char list[] = "/sys/kernel/security/lsm";
+	char buf[512];
+	bool mounted = false;
+	ssize_t n = -1;
+	int fd = open(list, O_RDONLY | O_CLOEXEC);
+
+	/* securityfs not mounted (a container, a minimal host): mount it for the read. */
+	if (fd < 0 && errno == ENOENT &&
+	    mount("securityfs", "/sys/kernel/security", "securityfs",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
+		mounted = true;
+		fd = open(list, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (mounted)
+		umount2("/sys/kernel/security", MNT_DETACH);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (char *t = strtok(buf, ",\n"); t; t = strtok(NULL, ",\n"))
+		if (!strcmp(t, "bpf"))
+			return true;
+	return false;
+}
+
+void loader__unload(struct kw_bpf *b)
+{
+	int i;
+
+	for (i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	b->nlinks = b->nhooks = 0;
+	if (b->skel)
+		open_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
+static int load_backend(struct kw_bpf *b, const struct kw_opts *o, enum kw_backend be, char *err,
+			size_t errlen)
 {
 	struct bpf_program *prog;
 	int e;
 
-	libbpf_set_print(libbpf_log);
 	b->skel = open_bpf__open();
 	if (!b->skel) {
 		snprintf(err, errlen, "open BPF object: %s", strerror(errno));
 		return -1;
 	}
 	b->skel->rodata->kw_agent_tgid = (__u32)getpid();
-	while (getrandom(&b->generation, sizeof(b->generation), 0) != sizeof(b->generation) ||
-	       !b->generation)
-		;
 	b->skel->rodata->kw_generation = b->generation;
+	b->skel->rodata->kw_exit_hooks_report_opens = be == KW_BACKEND_TRACEPOINT;
+	b->skel->rodata->kw_have_task_btf =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
+					NULL) == 1;
+	b->skel->rodata->kw_have_task_pt_regs =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1;
 	if (o->pin_dir) {
 		int i;
 
-		if (bpffs_at(o->pin_dir, err, errlen) < 0)
-			return -1;
 		for (i = 0; pinnable(b->skel, i); i++) {
 			struct bpf_map *m = pinnable(b->skel, i);
 			char p[PATH_MAX];
@@ -197,9 +336,16 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 		bpf_map__set_max_entries(b->skel->maps.events, o->ringbuf_bytes);
 	bpf_object__for_each_program (prog, b->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
+		bool perm = !strncmp(sec, "lsm/", 4) || !strncmp(sec, "fexit/", 6);
 
-		if (!tracepoint_exists(sec)) {
-			log_warnx("%s: no such tracepoint on this kernel, program disabled", sec);
+		if (!backend_wants(be, sec, bpf_program__name(prog))) {
+			bpf_program__set_autoload(prog, false);
+		} else if (!tracepoint_exists(sec)) {
+			if (perm) {
+				snprintf(err, errlen, "%s: no such hook in the kernel's BTF", sec);
+				return -1;
+			}
+			log_warnx("%s: no such hook on this kernel, program disabled", sec);
 			bpf_program__set_autoload(prog, false);
 		}
 	}
@@ -241,7 +387,100 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 		snprintf(err, errlen, "no open hook could be attached");
 		return -1;
 	}
+	b->backend = be;
 	return 0;
+}
+
+/*
+ * Load the programs of the backend asked for, or with `auto` the first that loads of: lsm (when
+ * BPF-LSM is active), fentry, tracepoint. Whatever a refused backend says is kept for
+ * watch-started (b->tried).
+ */
+int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t errlen)
+{
+	enum kw_backend order[3], want = o->backend;
+	size_t n = 0, i, off = 0;
+
+	libbpf_set_print(libbpf_log);
+	while (getrandom(&b->generation, sizeof(b->generation), 0) != sizeof(b->generation) ||
+	       !b->generation)
+		;
+	if (o->pin_dir && bpffs_at(o->pin_dir, err, errlen) < 0)
+		return -1;
+	if (want == KW_BACKEND_AUTO) {
+		if (bpf_lsm_active())
+			order[n++] = KW_BACKEND_LSM;
+		else
+			off += (size_t)snprintf(b->tried + off, sizeof(b->tried) - off,
+						"lsm: bpf is not an active LSM "
+						"(/sys/kernel/security/lsm); ");
+		order[n++] = KW_BACKEND_FENTRY;
+		order[n++] = KW_BACKEND_TRACEPOINT;
+	} else {
+		order[n++] = want;
+	}
+	for (i = 0; i < n; i++) {
+		if (load_backend(b, o, order[i], err, errlen) == 0)
+			return 0;
+		if (off < sizeof(b->tried))
+			off += (size_t)snprintf(b->tried + off, sizeof(b->tried) - off, "%s: %s; ",
+						loader__backend_name(order[i]), err);
+		loader__unload(b);
+		if (i + 1 < n)
+			log_info("%s backend refused (%s); trying %s",
+				 loader__backend_name(order[i]), err,
+				 loader__backend_name(order[i + 1]));
+	}
+	snprintf(err, errlen, "no backend could be loaded: %s", b->tried);
+	return -1;
+}
+
+/*
+ * Does the loaded backend's open hook run? A probe file, watched with KW_WATCH_SELFTEST, opened by
+ * the agent must bump KW_STAT_SELFTEST (a BPF-LSM program can attach and never run). Returns 1
+ * when it fired, 0 when not, -1 when the probe could not be made.
+ */
+int loader__selftest(struct kw_bpf *b, char *err, size_t errlen)
+{
+	int wfd = bpf_map__fd(b->skel->maps.watched), ifd = bpf_map__fd(b->skel->maps.watched_ino);
+	char path[] = "/tmp/.keywatch-selftest-XXXXXX";
+	uint64_t before[KW_STAT__MAX], after[KW_STAT__MAX];
+	struct kw_watch v = { .id = UINT32_MAX, .flags = KW_WATCH_SELFTEST };
+	struct kw_file_id id;
+	struct stat st;
+	__u64 ino;
+	__u32 one = 1, had;
+	bool ino_had;
+	int fd, rc;
+
+	fd = mkstemp(path);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "selftest probe: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	id.dev = watch__kdev(st.st_dev);
+	id.ino = ino = st.st_ino;
+	ino_had = bpf_map_lookup_elem(ifd, &ino, &had) == 0;
+	if ((!ino_had && bpf_map_update_elem(ifd, &ino, &one, BPF_ANY) < 0) ||
+	    bpf_map_update_elem(wfd, &id, &v, BPF_NOEXIST) < 0) {
+		snprintf(err, errlen, "selftest probe: %s", strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	loader__stats(b, before);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	loader__stats(b, after);
+	rc = after[KW_STAT_SELFTEST] > before[KW_STAT_SELFTEST];
+	bpf_map_delete_elem(wfd, &id);
+	if (!ino_had)
+		bpf_map_delete_elem(ifd, &ino);
+	unlink(path);
+	return rc;
 }
 
 /*

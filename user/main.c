@@ -17,7 +17,8 @@ static void usage(FILE *f)
 		"PATH|-]\n"
 		"                    [--format ecs|falco]"
 		"                    [--watch PATH]... [--pin-dir DIR] [--unpin] [--user USER]\n"
-		"                    [--state FILE] [--log-expected] [--heartbeat SECONDS] [-n] "
+		"                    [--state FILE] [--backend auto|lsm|fentry|tracepoint]\n"
+		"                    [--log-expected] [--heartbeat SECONDS] [-n] "
 		"[-v]...\n"
 		"       keywatch scan [--root DIR] [--policy FILE] [--json] [--verify-keys]\n"
 		"                     [--fail-on low|medium|high|critical]\n"
@@ -45,6 +46,9 @@ static void usage(FILE *f)
 		"  --unpin             remove the pinned state (default " KW_PIN_DIR ") and exit\n"
 		"  --keep-privileges   don't drop capabilities after attaching\n"
 		"  --user USER         run as USER after attaching (keeps its descriptors)\n"
+		"  --backend B         open hook: auto (default: lsm where BPF-LSM is active, "
+		"else\n"
+		"                      fentry, else tracepoint), or force one\n"
 		"  --state FILE        digests learned on first sight (default\n"
 		"                      " KW_LEARNED_DEFAULT ", 0600)\n"
 		"  -n                  check the configuration and exit\n"
@@ -83,6 +87,7 @@ static int cmd_run(int argc, char **argv)
 		{ "keep-privileges", no_argument, NULL, 'K' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "backend", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -146,6 +151,16 @@ static int cmd_run(int argc, char **argv)
 			o.from_flags |= KW_OPT_RINGBUF;
 			break;
 		}
+		case 'B':
+			if (settings__backend(optarg, &o.backend) < 0) {
+				fprintf(stderr,
+					"keywatch: --backend: %s: not auto, lsm, fentry or "
+					"tracepoint\n",
+					optarg);
+				return 2;
+			}
+			o.from_flags |= KW_OPT_BACKEND;
+			break;
 		case 'S':
 			if (optarg[0] != '/') {
 				fprintf(stderr, "keywatch: --state: %s: not an absolute path\n",

@@ -514,7 +514,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	put_comm_mismatch(j, comm, d->exe);
 	json__str(j, "access", write ? "write" : "read");
 	json__str(j, "hook", event__hook_name(e->hook));
-	json__str(j, "backend", KW_BACKEND_TRACEPOINT);
+	json__str(j, "backend", o->backend ? o->backend : "tracepoint");
 	put_flags(j, e->open_flags);
 	if (e->flags & KW_EVF_DIRECT_FD)
 		json__int(j, "io_uring_direct_slot", e->ret);
@@ -543,9 +543,9 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	output__emit(o);
 }
 
-void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const char *backend,
-			   const struct kw_bpf *b)
+void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, const struct kw_bpf *b)
 {
+	const char *backend = loader__backend_name(b->backend);
 	const struct pki_inventory *inv = &w->inv;
 	struct json *j = &o->j;
 	char msg[256];
@@ -566,6 +566,9 @@ void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, con
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "watched", watch__count(w));
 	json__str(j, "backend", backend);
+	json__str(j, "backend_selftest", b->selftest ? "fired" : "not-seen");
+	if (b->tried[0])
+		json__str(j, "backends_refused", b->tried);
 	json__arr_begin(j, "hooks");
 	for (h = 0; h < b->nhooks; h++)
 		json__str(j, NULL, b->hooks[h]);

@@ -42,6 +42,8 @@ int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t
 	TAKE(KW_OPT_PIN_DIR, pin_dir, st->pin_dir);
 	TAKE(KW_OPT_USER, user, st->user);
 	TAKE(KW_OPT_STATE, state, st->state);
+	if (!(o->from_flags & KW_OPT_BACKEND) && st->backend)
+		settings__backend(st->backend, &o->backend); /* checked by the parser */
 #undef TAKE
 	if (!(o->from_flags & KW_OPT_FORMAT) && st->format)
 		o->falco = !strcmp(st->format, "falco");
@@ -61,6 +63,19 @@ int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t
 	return 0;
 }
 
+int settings__backend(const char *s, enum kw_backend *out)
+{
+	static const char *const names[] = { "auto", "lsm", "fentry", "tracepoint" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum kw_backend)i;
+			return 0;
+		}
+	return -1;
+}
+
 static bool same_str(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
@@ -74,6 +89,7 @@ int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, con
 		 : !same_str(a->pin_dir, b->pin_dir)	    ? "pin-dir"
 		 : !same_str(a->user, b->user)		    ? "user"
 		 : !same_str(a->state, b->state)	    ? "state"
+		 : a->backend != b->backend		    ? "backend"
 		 : a->ringbuf_bytes != b->ringbuf_bytes	    ? "ringbuf-bytes"
 		 : a->keep_privileges != b->keep_privileges ? "keep-privileges"
 							    : NULL;

@@ -41,6 +41,7 @@ int status__run(int argc, char **argv)
 	uint64_t st[KW_STAT__MAX] = { 0 }, alive_age_ms = UINT64_MAX, event_age_ms = UINT64_MAX;
 	int ch, sfd, wfd, ncpu = libbpf_num_possible_cpus(), nlinks = 0;
 	char links[1024] = "";
+	const char *backend;
 	size_t off = 0, watched = 0;
 	struct kw_file_id k, nk;
 	struct dirent *de;
@@ -134,13 +135,18 @@ int status__run(int argc, char **argv)
 				       : 0;
 	}
 	ok = nlinks > 0 && alive_age_ms <= KW_STATUS_STALE_S * 1000u;
+	/* The backend, from the permission hook's program among the pinned links. */
+	backend = strstr(links, "lsm_file_open")    ? "lsm"
+		  : strstr(links, "fexit_security") ? "fentry"
+		  : nlinks			    ? "tracepoint"
+						    : "none";
 	if (json) {
 		struct json j;
 
 		json__init(&j);
 		json__obj_begin(&j, NULL);
 		json__str(&j, "pin_dir", dir);
-		json__str(&j, "backend", KW_BACKEND_TRACEPOINT);
+		json__str(&j, "backend", backend);
 		json__str(&j, "programs", links);
 		json__uint(&j, "attached", (uint64_t)nlinks);
 		json__uint(&j, "watched", watched);
@@ -158,8 +164,7 @@ int status__run(int argc, char **argv)
 	} else {
 		printf("pin dir:   %s\nbackend:   %s\nattached:  %d (%s)\nwatched:   %zu inodes\n"
 		       "events:    %llu sent, %llu lost (%llu reported)\n",
-		       dir, KW_BACKEND_TRACEPOINT, nlinks, links, watched,
-		       (unsigned long long)st[KW_STAT_EVENTS],
+		       dir, backend, nlinks, links, watched, (unsigned long long)st[KW_STAT_EVENTS],
 		       (unsigned long long)st[KW_STAT_RINGBUF_FULL],
 		       (unsigned long long)st[KW_STAT_LOST_REPORTED]);
 		if (event_age_ms == UINT64_MAX)

@@ -149,7 +149,7 @@ expect "a reader gone before the agent read its event (gone=$gone): executable, 
 # The same for a parent that exits first: sh -c '( reader & ); exit'.
 kill -STOP "$AGENT_PID"
 sh -c "(\"$TRIG\" open \"$CA\" >\"$WORK/short2.out\" 2>&1 &); exit 0"
-for i in $(seq 1 50); do grep -q pid= "$WORK/short2.out" 2>/dev/null && break; sleep 0.05; done
+for _ in $(seq 1 50); do grep -q pid= "$WORK/short2.out" 2>/dev/null && break; sleep 0.05; done
 sleep 0.2
 kill -CONT "$AGENT_PID"
 rpid=$(sed -n 's/^pid=//p' "$WORK/short2.out" | head -n1)

@@ -42,6 +42,21 @@ else
 	not_ok "unusable --root exits 2 naming it" "rc=$rc msg=$msg"
 fi
 
+# ---------------------------------------------------------------- hook backends
+# This kernel refuses LSM and fentry programs (EPERM): auto falls back to the tracepoint backend
+# and says why; forcing a refused backend is a runtime failure naming it. (The LSM and fentry
+# backends are tested on Debian's kernels in qemu: make vmtest.)
+"$KEYWATCH" run --backend bogus -n >/dev/null 2>&1
+[ $? = 2 ] && ok "--backend with an unknown value → exit 2" || not_ok "--backend bogus" "exit not 2"
+msg=$(timeout 60 "$KEYWATCH" run --root "$NODE" --backend fentry --output "$WORK/forced.json" \
+	--state "$WORK/forced-state" 2>&1 >/dev/null)
+rc=$?
+if [ $rc = 1 ] && printf '%s' "$msg" | grep -q 'no backend could be loaded: fentry: '; then
+	ok "--backend fentry on a kernel that refuses it → exit 1 naming why"
+else
+	not_ok "--backend fentry refused" "rc=$rc msg=$(printf '%s' "$msg" | tail -n2)"
+fi
+
 # ---------------------------------------------------------------- one agent, every open route
 agent_start "$OUT" --root "$NODE" --watch /srv/secret.txt --log-expected --heartbeat 1 ||
 	{ not_ok "agent starts" "see above"; e2e_summary; exit 1; }
@@ -49,7 +64,8 @@ ok "agent starts and reports watch-started"
 
 ws=$(jq -c 'select(.event.action == "watch-started")' "$OUT" | head -n1)
 expect "watch-started names backend, hooks and count" "$ws" \
-	'.event.kind == "state"' '.keywatch.backend == "tracepoint"' \
+	'.event.kind == "state"' '.keywatch.backend == "tracepoint"' '.keywatch.backend_selftest == "fired"' \
+	'(.keywatch.backends_refused | test("lsm: .*fentry: "))' \
 	'(.keywatch.hooks | sort) == ["io_uring_complete","sched_process_exec","sys_exit_creat","sys_exit_open","sys_exit_open_by_handle_at","sys_exit_openat","sys_exit_openat2"]' \
 	'.keywatch.watched == 19' '.observer.version != null' '.host.hostname != null'
 

@@ -99,7 +99,7 @@ static void test_errors(void **state)
 	} cases[] = {
 		{ "root: /host\nheartbeet: 5\n",
 		  "k.yaml:2:1: unknown key 'heartbeet' at the top level (expected: root, policy, "
-		  "output, format, watch, log-expected, heartbeat, ringbuf-bytes, pin-dir, user, state, "
+		  "output, format, watch, log-expected, heartbeat, ringbuf-bytes, pin-dir, user, state, backend, "
 		  "keep-privileges)" },
 		{ "heartbeat: 5s\n",
 		  "k.yaml:1:12: heartbeat: '5s' is not a whole number from 0 to 86400" },
