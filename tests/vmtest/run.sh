@@ -29,8 +29,12 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 if [ ${#need[@]} -gt 0 ]; then
 	say "installing ${need[*]}"
-	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y --no-install-recommends \
-		"${need[@]}" >"$VM/apt-install.log" 2>&1 || die "apt-get install ${need[*]} failed"
+	inst() {
+		DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y --no-install-recommends \
+			"${need[@]}" >>"$VM/apt-install.log" 2>&1
+	}
+	inst || { timeout 300 apt-get update -qq >>"$VM/apt-install.log" 2>&1 && inst; } ||
+		die "apt-get install ${need[*]} failed: $(tail -n2 "$VM/apt-install.log")"
 fi
 
 # ---- kernels, from the machine's own Debian mirror
