@@ -37,6 +37,7 @@ struct kw_name {
 enum kw_event_kind {
 	KW_EV_OPEN = 1,	   /* a watched inode was opened (fd installed) */
 	KW_EV_ATTEMPT = 2, /* an open failed with EACCES/EPERM on a watched file name */
+	KW_EV_LINKED = 3,  /* a watched inode got a new name (link, rename): LSM/fentry backends */
 };
 
 /* Which hook saw the event: reported as keywatch.hook. Append only. */
@@ -46,10 +47,14 @@ enum kw_hook {
 	KW_HOOK_OPEN = 3,
 	KW_HOOK_CREAT = 4,
 	KW_HOOK_OPEN_BY_HANDLE_AT = 5,
-	KW_HOOK_IO_URING_OPENAT = 6,  /* io_uring_complete of IORING_OP_OPENAT */
-	KW_HOOK_IO_URING_OPENAT2 = 7, /* io_uring_complete of IORING_OP_OPENAT2 */
-	KW_HOOK_LSM_FILE_OPEN = 8,    /* BPF-LSM file_open (LSM backend) */
-	KW_HOOK_FEXIT_FILE_OPEN = 9,  /* fexit on security_file_open (fentry backend) */
+	KW_HOOK_IO_URING_OPENAT = 6,	/* io_uring_complete of IORING_OP_OPENAT */
+	KW_HOOK_IO_URING_OPENAT2 = 7,	/* io_uring_complete of IORING_OP_OPENAT2 */
+	KW_HOOK_LSM_FILE_OPEN = 8,	/* BPF-LSM file_open (LSM backend) */
+	KW_HOOK_FEXIT_FILE_OPEN = 9,	/* fexit on security_file_open (fentry backend) */
+	KW_HOOK_LSM_PATH_LINK = 10,	/* BPF-LSM path_link */
+	KW_HOOK_LSM_PATH_RENAME = 11,	/* BPF-LSM path_rename */
+	KW_HOOK_FEXIT_PATH_LINK = 12,	/* fexit on security_path_link */
+	KW_HOOK_FEXIT_PATH_RENAME = 13, /* fexit on security_path_rename */
 	KW_HOOK__MAX,
 };
 
@@ -62,6 +67,7 @@ enum kw_hook {
 #define KW_EVF_DIRECT_FD  (1u << 5) /* io_uring direct descriptor: ret is the fixed-file slot */
 #define KW_EVF_IO_WORKER  (1u << 6) /* run by an io_uring worker thread of the process */
 #define KW_EVF_NO_FD	  (1u << 7) /* seen at the permission check, before any fd exists */
+#define KW_EVF_PATH_PARTS (1u << 8) /* path[] holds the new name's components, leaf first */
 
 /* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
 enum kw_stat {
@@ -138,12 +144,12 @@ struct kw_event {
 	__u32 exe_gen;	      /* the executable inode's i_generation: the same */
 	__u32 exe_ctime_nsec; /* the executable inode's change time: the same */
 	__s64 exe_ctime_sec;
-	__u32 watch_id;	 /* index from the watched map (OPEN) */
-	__u32 flags;	 /* KW_EVF_* */
-	__u16 path_len;	 /* bytes in path[] excluding NUL */
-	__u16 exe_len;	 /* bytes used in exe[] */
-	__u16 exe_depth; /* components in exe[] */
-	__u16 _pad;
+	__u32 watch_id;		/* index from the watched map (OPEN) */
+	__u32 flags;		/* KW_EVF_* */
+	__u16 path_len;		/* bytes in path[] excluding NUL */
+	__u16 exe_len;		/* bytes used in exe[] */
+	__u16 exe_depth;	/* components in exe[] */
+	__u16 path_depth;	/* KW_EVF_PATH_PARTS: components in path[] */
 	char path[KW_PATH_MAX]; /* string the process passed, NUL-terminated */
 	char exe[KW_EXE_BUF];	/* exe path components, leaf first, each NUL-terminated */
 };

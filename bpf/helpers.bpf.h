@@ -310,7 +310,7 @@ kw__event_new(struct task_struct *task, __u32 kind, enum kw_hook hook, long ret,
 	e->path_len = 0;
 	e->exe_len = 0;
 	e->exe_depth = 0;
-	e->_pad = 0;
+	e->path_depth = 0;
 	e->file.dev = 0;
 	e->file.ino = 0;
 	__builtin_memset(&e->proc, 0, sizeof(e->proc));
@@ -594,6 +594,63 @@ static __always_inline int kw__file_checked(enum kw_hook hook, struct file *file
 	struct kw_args a = { .path = NULL, .flags = BPF_CORE_READ(file, f_flags) };
 
 	return kw__file_opened(hook, 0, file, &a, KW_EVF_NO_FD);
+}
+
+/*
+ * A watched inode gets a new name: a hard link, or a rename (LSM and fentry backends: path_link,
+ * path_rename). The event names the new location: the new entry's name, then the components of
+ * the directory it lands in, leaf first in path[] (KW_EVF_PATH_PARTS; the agent joins them).
+ */
+static __always_inline int kw__key_linked(enum kw_hook hook, struct dentry *old,
+					  const struct path *new_dir, struct dentry *new_dentry)
+{
+	struct inode *inode = BPF_CORE_READ(old, d_inode);
+	struct kw_args a = { .path = NULL, .flags = 0 };
+	__u32 slot = KW_WALK_LINK;
+	struct kw_file_id id;
+	struct kw_watch *w;
+	struct kw_event *e;
+	struct kw_walk *wk;
+	long n;
+
+	id.ino = BPF_CORE_READ(inode, i_ino);
+	if (!bpf_map_lookup_elem(&watched_ino, &id.ino))
+		return 0;
+	id.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	w = bpf_map_lookup_elem(&watched, &id);
+	if (!w || (w->flags & KW_WATCH_SELFTEST))
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == kw_agent_tgid || !kw__current_generation())
+		return 0;
+	e = kw__event_new((struct task_struct *)bpf_get_current_task(), KW_EV_LINKED, hook, 0, &a);
+	if (!e)
+		return 0;
+	e->file = id;
+	e->watch_id = w->id;
+	e->flags &= ~KW_EVF_NO_PATH;
+	e->flags |= KW_EVF_PATH_PARTS;
+	n = bpf_probe_read_kernel_str(e->path, KW_NAME_MAX, BPF_CORE_READ(new_dentry, d_name.name));
+	if (n <= 0)
+		n = 0;
+	kw__path_walk((__u64)BPF_CORE_READ(new_dir, dentry), (__u64)BPF_CORE_READ(new_dir, mnt),
+		      KW_WALK_LINK);
+	wk = bpf_map_lookup_elem(&walk, &slot);
+	if (wk && n > 0) {
+		__u32 off = (__u32)n & (KW_NAME_MAX - 1);
+		__u32 len = wk->len;
+
+		if (len > KW_PATH_MAX - KW_NAME_MAX) {
+			len = KW_PATH_MAX - KW_NAME_MAX;
+			e->flags |= KW_EVF_PATH_TRUNC;
+		}
+		bpf_probe_read_kernel(&e->path[off], KW_PATH_MAX - KW_NAME_MAX, wk->buf);
+		e->path_len = (__u16)(off + len);
+		e->path_depth = (__u16)(1 + wk->depth);
+		if (wk->flags)
+			e->flags |= KW_EVF_PATH_TRUNC;
+	}
+	kw__event_send(e);
+	return 0;
 }
 
 /*

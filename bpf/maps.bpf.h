@@ -129,6 +129,7 @@ struct {
  * open hook. */
 #define KW_WALK_OPEN 0
 #define KW_WALK_EXEC 1
+#define KW_WALK_LINK 2
 struct kw_walk {
 	char buf[KW_EXE_BUF];
 	__u32 len;
@@ -138,7 +139,7 @@ struct kw_walk {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, struct kw_walk);
 } walk SEC(".maps");

@@ -81,6 +81,43 @@ int BPF_PROG(fexit_security_file_open, struct file *file, int ret)
 	return 0;
 }
 
+/* A watched key gets another name (hard link) or moves (rename): its new location, and who. */
+SEC("lsm/path_link")
+int BPF_PROG(lsm_path_link, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret == 0)
+		kw__key_linked(KW_HOOK_LSM_PATH_LINK, old_dentry, new_dir, new_dentry);
+	return ret;
+}
+
+/* Reported before the rename is done (its signature grew a flags argument in 6.0, so the
+ * previous LSMs' verdict is not read here): a rename another LSM refuses is still reported. */
+SEC("lsm/path_rename")
+int BPF_PROG(lsm_path_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	kw__key_linked(KW_HOOK_LSM_PATH_RENAME, old_dentry, new_dir, new_dentry);
+	return 0;
+}
+
+SEC("fexit/security_path_link")
+int BPF_PROG(fexit_security_path_link, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	if (ret == 0)
+		kw__key_linked(KW_HOOK_FEXIT_PATH_LINK, old_dentry, new_dir, new_dentry);
+	return 0;
+}
+
+SEC("fentry/security_path_rename")
+int BPF_PROG(fentry_security_path_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry)
+{
+	kw__key_linked(KW_HOOK_FEXIT_PATH_RENAME, old_dentry, new_dir, new_dentry);
+	return 0;
+}
+
 /* Identity at exec: every process as it was when it exec'd, for attribution after it exits. */
 SEC("tracepoint/sched/sched_process_exec")
 int sched_process_exec(void *ctx)

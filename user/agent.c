@@ -55,9 +55,15 @@ struct agent {
 	struct kw_inotify ino;
 	struct kw_counters c;
 	struct kw_learned learned; /* digests learned on first sight (--state) */
-	uint64_t lost_reported;	   /* ring-buffer-full count already turned into alerts */
-	uint64_t lost_since;	   /* monotonic ns of the last loss check */
-	uint64_t refresh_at;	   /* monotonic ns; 0 = nothing pending */
+	/* Keys whose new name a link/rename hook reported (with the actor): the posture check
+	 * does not report the same link count or path change again without one. */
+	struct {
+		uint64_t kdev, ino, at_ns;
+	} linked[16];
+	unsigned nlinked;
+	uint64_t lost_reported; /* ring-buffer-full count already turned into alerts */
+	uint64_t lost_since;	/* monotonic ns of the last loss check */
+	uint64_t refresh_at;	/* monotonic ns; 0 = nothing pending */
 };
 
 static uint64_t mono_ns(void)
@@ -66,6 +72,28 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void linked_note(struct agent *a, uint64_t kdev, uint64_t ino)
+{
+	typeof(a->linked[0]) *l = &a->linked[a->nlinked++ % 16];
+
+	l->kdev = kdev;
+	l->ino = ino;
+	l->at_ns = mono_ns();
+}
+
+/* Did a hook report a new name for this inode in the last 10 s? */
+static bool linked_recently(const struct agent *a, const struct stat *st)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		if (a->linked[i].at_ns && a->linked[i].ino == (uint64_t)st->st_ino &&
+		    a->linked[i].kdev == watch__kdev(st->st_dev) &&
+		    mono_ns() - a->linked[i].at_ns < 10000000000ull)
+			return true;
+	return false;
 }
 
 /* Persist a digest learned on first sight (or re-learned after an upgrade) and report it. */
@@ -101,6 +129,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	a->c.events++;
 	memset(&v, 0, sizeof(v));
 	identity__resolve(&d, &d.id);
+	if (d.raw->kind == KW_EV_LINKED) {
+		f = watch__file(&a->w, d.raw->watch_id, d.raw->file.dev, d.raw->file.ino, &retired);
+		output__linked(&a->out, &d, f);
+		linked_note(a, d.raw->file.dev, d.raw->file.ino);
+		a->c.alerts++;
+		return 0;
+	}
 	if (d.raw->kind == KW_EV_ATTEMPT) {
 		char opened[KW_PATH_MAX + 1];
 
@@ -187,11 +222,69 @@ static void verify(struct agent *a)
 	a->c.alerts++;
 }
 
+/* A watched file's posture as the previous inventory saw it (refresh compares). */
+static struct kw_posture *posture_snapshot(const struct pki_inventory *inv)
+{
+	struct kw_posture *p = calloc(inv->n + 1, sizeof(*p));
+	size_t i;
+
+	for (i = 0; p && i < inv->n; i++) {
+		const struct pki_file *f = &inv->files[i];
+
+		p[i].path = strdup(f->path);
+		p[i].role = f->role;
+		p[i].severity = f->severity;
+		p[i].st = f->st;
+		if (!p[i].path)
+			break;
+	}
+	return p;
+}
+
+/*
+ * Compare each watched file with the snapshot: the same inode at the same path with another
+ * mode, owner or link count, or an inode that left its path, is a posture change (an alert);
+ * another inode at the path is a renewal or rotation (watch-updated only). This backend sees
+ * the change (inotify: IN_ATTRIB, IN_MOVE_SELF, IN_DELETE_SELF), not who made it.
+ */
+static void posture_compare(struct agent *a, struct kw_posture *old)
+{
+	const struct pki_inventory *inv = &a->w.inv;
+	size_t i, k;
+
+	for (i = 0; old && old[i].path; i++) {
+		const struct stat *now = NULL;
+
+		for (k = 0; k < inv->n; k++)
+			if (!strcmp(inv->files[k].path, old[i].path)) {
+				now = &inv->files[k].st;
+				break;
+			}
+		if (now && (now->st_ino != old[i].st.st_ino || now->st_dev != old[i].st.st_dev))
+			continue; /* replaced: renewal or rotation */
+		if (now && (now->st_mode & 07777) == (old[i].st.st_mode & 07777) &&
+		    now->st_uid == old[i].st.st_uid && now->st_gid == old[i].st.st_gid &&
+		    now->st_nlink == old[i].st.st_nlink)
+			continue;
+		/* Only a new name, already reported with its location and actor by the hook. */
+		if (linked_recently(a, &old[i].st) &&
+		    (!now || ((now->st_mode & 07777) == (old[i].st.st_mode & 07777) &&
+			      now->st_uid == old[i].st.st_uid && now->st_gid == old[i].st.st_gid)))
+			continue;
+		output__posture(&a->out, &old[i], now);
+		a->c.alerts++;
+	}
+	for (i = 0; old && old[i].path; i++)
+		free(old[i].path);
+	free(old);
+}
+
 /* Re-derive the layout and bring the kernel's maps in line; report what changed. */
 static void refresh(struct agent *a)
 {
 	struct pki_inventory inv;
 	char err[PATH_MAX + 256];
+	struct kw_posture *before;
 
 	a->refresh_at = 0;
 	if (watch__build(&inv, a->o, err, sizeof(err)) < 0) {
@@ -202,11 +295,15 @@ static void refresh(struct agent *a)
 		return;
 	}
 	pki__identify(&inv);
+	before = posture_snapshot(&a->w.inv);
 	if (watch__apply(&a->w, &inv) < 0) {
 		log_warnx("refresh: out of memory (keeping the previous watch set)");
 		pki__free(&inv);
+		posture_compare(a, NULL);
+		free(before);
 		return;
 	}
+	posture_compare(a, before);
 	if (loader__sync_watch(&a->bpf, &a->w, err, sizeof(err)) < 0)
 		log_warnx("refresh: %s", err);
 	loader__quiet_clear(&a->bpf);

@@ -39,6 +39,10 @@ const char *event__hook_name(uint32_t hook)
 		[KW_HOOK_IO_URING_OPENAT2] = "io_uring_openat2",
 		[KW_HOOK_LSM_FILE_OPEN] = "lsm_file_open",
 		[KW_HOOK_FEXIT_FILE_OPEN] = "fexit_security_file_open",
+		[KW_HOOK_LSM_PATH_LINK] = "lsm_path_link",
+		[KW_HOOK_LSM_PATH_RENAME] = "lsm_path_rename",
+		[KW_HOOK_FEXIT_PATH_LINK] = "fexit_security_path_link",
+		[KW_HOOK_FEXIT_PATH_RENAME] = "fentry_security_path_rename",
 	};
 
 	return hook < KW_HOOK__MAX && names[hook] ? names[hook] : "unknown";
@@ -157,6 +161,20 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 	d->raw = e;
 	d->exe_from_proc = false;
 	d->exe[0] = 0;
+	d->new_location[0] = 0;
+	if (e->kind == KW_EV_LINKED && (e->flags & KW_EVF_PATH_PARTS)) {
+		/* The new name's components, leaf first, as the exe path's: join them the same
+		 * way. */
+		struct kw_event *parts = calloc(1, sizeof(*parts));
+
+		if (parts) {
+			memcpy(parts->exe, e->path, sizeof(e->path));
+			parts->exe_len = e->path_len;
+			parts->exe_depth = e->path_depth;
+			event__exe_path(parts, d->new_location, sizeof(d->new_location));
+			free(parts);
+		}
+	}
 	if (e->flags & KW_EVF_EXE_CACHED) {
 		if (exe_lookup(&e->proc, d->exe, sizeof(d->exe)))
 			return 0;

@@ -223,7 +223,8 @@ struct kw_decoded {
 	char exe[PATH_MAX];	    /* kernel-resolved executable path, "" when unknown */
 	bool exe_from_proc; /* taken from /proc/<pid>/exe because the kernel walk was truncated */
 	bool file_retired;  /* the inode has left the layout (replaced, renamed away) */
-	struct kw_identity id; /* identity__resolve */
+	struct kw_identity id;	     /* identity__resolve */
+	char new_location[PATH_MAX]; /* KW_EV_LINKED: where the key got its new name */
 };
 int event__decode(const void *data, size_t size, struct kw_decoded *d);
 void event__cache_free(void);
@@ -260,6 +261,17 @@ struct kw_counters {
 	uint64_t updates, expected_quiet, tamper;
 	uint64_t learned, state_errors; /* digests learned; state file write failures */
 };
+/* A watched file's mode, owner and links as the previous inventory saw them. */
+struct kw_posture {
+	char *path;
+	const char *role;
+	int severity;
+	struct stat st;
+};
+/* A watched key's mode, owner or link count changed, or it left its path (now NULL). */
+void output__posture(struct kw_output *o, const struct kw_posture *was, const struct stat *now);
+/* A watched key got a new name (link, rename), seen at the hook with who did it (LSM/fentry). */
+void output__linked(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f);
 struct kw_learned_entry;
 /* A digest learned on first sight, or re-learned after an upgrade (prev: what it replaced). */
 void output__digest_learned(struct kw_output *o, const struct kw_decoded *d,

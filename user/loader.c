@@ -98,6 +98,8 @@ static bool tracepoint_exists(const char *sec)
 		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_RAW_TP) > 0;
 	if (!strncmp(sec, "fexit/", 6))
 		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_FEXIT) > 0;
+	if (!strncmp(sec, "fentry/", 7))
+		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_FENTRY) > 0;
 	if (!strncmp(sec, "lsm/", 4))
 		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_LSM_MAC) > 0;
 	snprintf(p, sizeof(p), "%s/events/%s", tracing_ready(TRACEFS) ? TRACEFS : DEBUGFS_TRACING,
@@ -336,7 +338,10 @@ static int load_backend(struct kw_bpf *b, const struct kw_opts *o, enum kw_backe
 		bpf_map__set_max_entries(b->skel->maps.events, o->ringbuf_bytes);
 	bpf_object__for_each_program (prog, b->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
-		bool perm = !strncmp(sec, "lsm/", 4) || !strncmp(sec, "fexit/", 6);
+		/* The backend's open hook is essential; its link/rename hooks are not (they need
+		 * CONFIG_SECURITY_PATH). */
+		bool perm =
+			!strcmp(sec, "lsm/file_open") || !strcmp(sec, "fexit/security_file_open");
 
 		if (!backend_wants(be, sec, bpf_program__name(prog))) {
 			bpf_program__set_autoload(prog, false);

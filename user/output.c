@@ -22,6 +22,7 @@
 #define RULE_EXPECTED	"Expected reader of a Kubernetes secret"
 #define RULE_WRITE	"Write open of a Kubernetes secret"
 #define RULE_LOST	"keywatch events lost"
+#define RULE_LINKED	"Kubernetes secret linked or renamed"
 
 static int64_t ts(clockid_t c)
 {
@@ -161,6 +162,16 @@ static void head(struct kw_output *o, int64_t real_ns, const char *kind, const c
 	json__obj_end(j);
 }
 
+/* The human message and the rule that fired: every alert has both. */
+static void put_message_rule(struct json *j, const char *msg, const char *rule)
+{
+	json__str(j, "message", msg);
+	json__obj_begin(j, "rule");
+	json__str(j, "name", rule);
+	json__str(j, "ruleset", "keywatch");
+	json__obj_end(j);
+}
+
 static void hex32(const unsigned char *d, char *out)
 {
 	int i;
@@ -258,6 +269,106 @@ static void put_id(struct json *j, const char *key, uint64_t v)
 
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
 	json__str(j, key, buf); /* ECS keyword fields (user.id, file.inode) are strings */
+}
+
+void output__linked(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f)
+{
+	struct kw_verdict v = { .expected = false };
+
+	snprintf(v.reason, sizeof(v.reason),
+		 "a watched key got a new name (%.900s): the secret is reachable from another path",
+		 d->new_location[0] ? d->new_location : "unknown");
+	output__open_event(o, d, f, &v);
+}
+
+void output__posture(struct kw_output *o, const struct kw_posture *was, const struct stat *now)
+{
+	static const char rule[] = "Kubernetes secret's permissions, owner or links changed";
+	const struct stat *b = &was->st;
+	bool opened_up = now && (now->st_mode & 077 & ~b->st_mode);
+	bool owner = now && (now->st_uid != b->st_uid || now->st_gid != b->st_gid);
+	bool links = now && now->st_nlink != b->st_nlink;
+	bool mode = now && (now->st_mode & 07777) != (b->st_mode & 07777);
+	int sev = !now || opened_up ? PKI_SEV_CRITICAL
+		  : owner || links  ? PKI_SEV_HIGH
+				    : PKI_SEV_MEDIUM;
+	struct json *j = &o->j;
+	char msg[PATH_MAX + 512], m0[8], m1[8], o0[32], o1[32];
+	size_t off = 0;
+
+	if (was->severity < PKI_SEV_HIGH && sev > was->severity)
+		sev = was->severity == PKI_SEV_LOW ? PKI_SEV_MEDIUM : PKI_SEV_HIGH;
+	snprintf(m0, sizeof(m0), "%04o", (unsigned)(b->st_mode & 07777));
+	snprintf(o0, sizeof(o0), "%u:%u", (unsigned)b->st_uid, (unsigned)b->st_gid);
+	if (now) {
+		snprintf(m1, sizeof(m1), "%04o", (unsigned)(now->st_mode & 07777));
+		snprintf(o1, sizeof(o1), "%u:%u", (unsigned)now->st_uid, (unsigned)now->st_gid);
+	}
+	off = (size_t)snprintf(msg, sizeof(msg), "%s (%s)", was->path, was->role);
+	if (!now)
+		snprintf(msg + off, sizeof(msg) - off,
+			 " left its path (renamed away or unlinked; its inode stays watched)");
+	if (mode && off < sizeof(msg))
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, " mode %s → %s", m0, m1);
+	if (owner && off < sizeof(msg))
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, " owner %s → %s", o0, o1);
+	if (links && off < sizeof(msg))
+		snprintf(msg + off, sizeof(msg) - off, " links %u → %u%s", (unsigned)b->st_nlink,
+			 (unsigned)now->st_nlink,
+			 now->st_nlink > b->st_nlink ? " (a hard link was made elsewhere)" : "");
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), rule, sev, msg, true);
+		json__str(j, "fd.name", was->path);
+		json__str(j, "keywatch.role", was->role);
+		json__str(j, "keywatch.mode_before", m0);
+		json__str(j, "keywatch.mode_after", now ? m1 : NULL);
+		json__str(j, "keywatch.owner_before", o0);
+		json__str(j, "keywatch.owner_after", now ? o1 : NULL);
+		json__uint(j, "keywatch.links_before", b->st_nlink);
+		if (now)
+			json__uint(j, "keywatch.links_after", now->st_nlink);
+		falco__end(o, "key-posture-changed");
+		return;
+	}
+	head(o, ts(CLOCK_REALTIME), "alert", "key-posture-changed", sev, NULL, false);
+	put_message_rule(j, msg, rule);
+	json__obj_begin(j, "file");
+	json__str(j, "path", was->path);
+	put_id(j, "inode", b->st_ino);
+	if (now) {
+		json__str(j, "mode", m1);
+		put_id(j, "uid", now->st_uid);
+		put_id(j, "gid", now->st_gid);
+	}
+	json__obj_end(j);
+	json__obj_begin(j, "keywatch");
+	json__obj_begin(j, "key");
+	json__str(j, "role", was->role);
+	json__obj_end(j);
+	json__obj_begin(j, "posture");
+	json__arr_begin(j, "changed");
+	if (!now)
+		json__str(j, NULL, "path");
+	if (mode)
+		json__str(j, NULL, "mode");
+	if (owner)
+		json__str(j, NULL, "owner");
+	if (links)
+		json__str(j, NULL, "links");
+	json__arr_end(j);
+	json__str(j, "mode_before", m0);
+	json__str(j, "mode_after", now ? m1 : NULL);
+	json__str(j, "owner_before", o0);
+	json__str(j, "owner_after", now ? o1 : NULL);
+	json__uint(j, "links_before", b->st_nlink);
+	if (now)
+		json__uint(j, "links_after", now->st_nlink);
+	json__obj_end(j);
+	json__str(j, "actor",
+		  "not seen: the change was noticed by inotify, which names no process");
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
 }
 
 /* A watched file in state events: path, role, inode, readers with their sources. */
@@ -362,13 +473,19 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	const struct kw_event *e = d->raw;
 	const struct kw_proc *p = &e->proc;
 	bool attempt = e->kind == KW_EV_ATTEMPT;
-	bool write = output__is_write(e);
-	const char *kind = attempt || !v->expected ? "alert" : "event";
-	const char *rule = attempt	 ? RULE_ATTEMPT
+	bool linked = e->kind == KW_EV_LINKED;
+	bool renamed = linked &&
+		       (e->hook == KW_HOOK_LSM_PATH_RENAME || e->hook == KW_HOOK_FEXIT_PATH_RENAME);
+	bool write = !linked && output__is_write(e);
+	const char *kind = attempt || linked || !v->expected ? "alert" : "event";
+	const char *rule = linked	 ? RULE_LINKED
+			   : attempt	 ? RULE_ATTEMPT
 			   : v->expected ? RULE_EXPECTED
 			   : write	 ? RULE_WRITE
 					 : RULE_UNEXPECTED;
-	const char *action = attempt ? "key-open-attempt" : "key-open";
+	const char *action = linked    ? "key-posture-changed"
+			     : attempt ? "key-open-attempt"
+				       : "key-open";
 	const char *fpath = f ? f->path : "";
 	const char *role = f ? f->role : "unknown";
 	int sev = f ? f->severity : PKI_SEV_HIGH;
@@ -382,7 +499,11 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		sev = sev > PKI_SEV_HIGH ? PKI_SEV_HIGH : PKI_SEV_MEDIUM;
 	memcpy(comm, p->comm, KW_COMM_LEN);
 	comm[KW_COMM_LEN] = 0;
-	if (attempt)
+	if (linked)
+		snprintf(msg, sizeof(msg), "%s (%s) %s %.2000s by %s (pid %u, uid %u)", fpath, role,
+			 renamed ? "renamed to" : "hard-linked as", d->new_location,
+			 d->exe[0] ? d->exe : comm, p->tgid, p->uid);
+	else if (attempt)
 		snprintf(msg, sizeof(msg), "%s denied opening %s (%s, %s) by %s (pid %u, uid %u)",
 			 d->exe[0] ? d->exe : comm, fpath, role, errno_name(e->ret), comm, p->tgid,
 			 p->uid);
@@ -398,12 +519,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	}
 	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
 	     attempt ? "failure" : "success", true);
-	json__str(j, "message", msg);
-
-	json__obj_begin(j, "rule");
-	json__str(j, "name", rule);
-	json__str(j, "ruleset", "keywatch");
-	json__obj_end(j);
+	put_message_rule(j, msg, rule);
 
 	json__obj_begin(j, "file");
 	json__str(j, "path", fpath);
@@ -480,6 +596,16 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	}
 
 	json__obj_begin(j, "keywatch");
+	if (linked) {
+		json__obj_begin(j, "posture");
+		json__arr_begin(j, "changed");
+		json__str(j, NULL, renamed ? "rename" : "link");
+		json__arr_end(j);
+		json__str(j, "new_location", d->new_location);
+		if (e->flags & KW_EVF_PATH_TRUNC)
+			json__bool(j, "new_location_truncated", true);
+		json__obj_end(j);
+	}
 	json__str(j, "verdict", v->expected && !attempt ? "expected" : "unexpected");
 	json__str(j, "reason",
 		  attempt ? "an open of a watched key was denied; attempts are "
@@ -505,17 +631,19 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		json__str(j, NULL, f->readers[i].component);
 	json__arr_end(j);
 	json__obj_end(j);
-	if (!(e->flags & (KW_EVF_NO_PATH | KW_EVF_PATH_FAULT)))
+	if (!linked && !(e->flags & (KW_EVF_NO_PATH | KW_EVF_PATH_FAULT)))
 		json__strn(j, "opened_path", e->path, e->path_len);
 	if (e->flags & KW_EVF_PATH_TRUNC)
 		json__bool(j, "opened_path_truncated", true);
 	if (d->file_retired)
 		json__str(j, "file_state", "replaced: this inode is no longer at file.path");
 	put_comm_mismatch(j, comm, d->exe);
-	json__str(j, "access", write ? "write" : "read");
+	if (!linked)
+		json__str(j, "access", write ? "write" : "read");
 	json__str(j, "hook", event__hook_name(e->hook));
 	json__str(j, "backend", o->backend ? o->backend : "tracepoint");
-	put_flags(j, e->open_flags);
+	if (!linked)
+		put_flags(j, e->open_flags);
 	if (e->flags & KW_EVF_DIRECT_FD)
 		json__int(j, "io_uring_direct_slot", e->ret);
 	if (e->flags & KW_EVF_IO_WORKER)
@@ -669,11 +797,7 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 		return;
 	}
 	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, false);
-	json__str(j, "message", msg);
-	json__obj_begin(j, "rule");
-	json__str(j, "name", RULE_LOST);
-	json__str(j, "ruleset", "keywatch");
-	json__obj_end(j);
+	put_message_rule(j, msg, RULE_LOST);
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "lost", lost);
 	json__obj_begin(j, "window");

@@ -132,7 +132,7 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 		json__uint(j, "fd.ino", e->file.ino);
 		json__uint(j, "fd.dev", e->file.dev);
 	}
-	if (!(e->flags & (KW_EVF_NO_PATH | KW_EVF_PATH_FAULT)))
+	if (e->kind != KW_EV_LINKED && !(e->flags & (KW_EVF_NO_PATH | KW_EVF_PATH_FAULT)))
 		json__strn(j, "keywatch.opened_path", e->path, e->path_len);
 	json__str(j, "keywatch.role", f ? f->role : "unknown");
 	for (i = 0; f && i < f->nreaders && off < sizeof(readers); i++)
@@ -141,7 +141,10 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 	json__str(j, "keywatch.expected_readers", readers);
 	json__str(j, "keywatch.verdict", v->expected && !attempt ? "expected" : "unexpected");
 	json__str(j, "keywatch.reason", attempt ? "denied open of a watched key" : v->reason);
-	json__str(j, "keywatch.access", output__is_write(e) ? "write" : "read");
+	if (e->kind == KW_EV_LINKED)
+		json__str(j, "keywatch.new_location", d->new_location);
+	else
+		json__str(j, "keywatch.access", output__is_write(e) ? "write" : "read");
 	if (!attempt && v->failed_check)
 		json__str(j, "keywatch.failed_check", v->failed_check);
 	{

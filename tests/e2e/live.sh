@@ -157,6 +157,36 @@ ev=$(wait_update '.keywatch.added | index("/etc/kubernetes/pki/slow-written")')
 expect "a file created empty, its key written 1.5 s later → watched" "$ev" \
 	'.keywatch.files | map(select(.path == "/etc/kubernetes/pki/slow-written")) | .[0].role == "unknown-private-key"'
 
+# ---- posture: a key's mode, owner or links changed, or the key left its path. The tracepoint
+# backend notices through inotify (no actor); each is an alert of its own.
+posture() { # JQ-CONDITION — the first key-posture-changed alert matching it, within 5 s
+	wait_first "$OUT" 50 "select(.event.action == \"key-posture-changed\" and ($1))"
+}
+SA=/etc/kubernetes/pki/sa.key
+chmod 644 "$PKI/sa.key"
+ev=$(posture ".file.path == \"$SA\" and .keywatch.posture.mode_after == \"0644\"")
+expect "chmod 644 of sa.key → key-posture-changed, critical" "$ev" '.event.kind == "alert"' \
+	'.keywatch.posture.mode_before == "0600"' '.keywatch.posture.changed == ["mode"]' \
+	'.event.severity == 99' '.keywatch.key.role == "service-account-signing-key"'
+chmod 600 "$PKI/sa.key"
+chown 65534 "$PKI/sa.key"
+ev=$(posture ".file.path == \"$SA\" and .keywatch.posture.owner_after == \"65534:0\"")
+expect "chown nobody of sa.key → key-posture-changed (owner 0:0 → 65534:0)" "$ev" \
+	'.keywatch.posture.owner_before == "0:0"' '(.keywatch.posture.changed | index("owner"))'
+chown 0 "$PKI/sa.key"
+ln "$PKI/sa.key" "$WORK/sa.key.stolen"
+ev=$(posture ".file.path == \"$SA\" and .keywatch.posture.links_after == 2")
+expect "a hard link of sa.key made outside the layout → key-posture-changed (links 1 → 2)" "$ev" \
+	'.keywatch.posture.links_before == 1' '(.message | test("hard link was made elsewhere"))'
+mv "$PKI/front-proxy-client.key" "$WORK/fpc.key"
+ev=$(posture '.file.path == "/etc/kubernetes/pki/front-proxy-client.key"')
+expect "front-proxy-client.key renamed out of the layout → key-posture-changed (left its path)" "$ev" \
+	'.keywatch.posture.changed == ["path"]' '.keywatch.posture.mode_after == null'
+trig open "$WORK/fpc.key"
+ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
+expect "… and the key at its new place still alerts on read" "$ev" '.event.kind == "alert"' \
+	'.file.path == "/etc/kubernetes/pki/front-proxy-client.key"' '(.keywatch.file_state | test("replaced"))'
+
 agent_stop
 [ "$AGENT_RC" = 0 ] && ok "agent exits 0 after the live changes" || not_ok "agent exit" "rc=$AGENT_RC"
 bad=$(while IFS= read -r l; do printf '%s\n' "$l" | jq -e . >/dev/null 2>&1 || echo bad; done <"$OUT" | wc -l)
@@ -168,8 +198,7 @@ OUT7=$WORK/events7.json
 write_conf() { printf '%s' "$1" >"$CONF.tmp" && chmod 600 "$CONF.tmp" && mv "$CONF.tmp" "$CONF"; }
 # wait_err PATTERN — the agent's stderr shows PATTERN within 5 s.
 wait_err() {
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		grep -q "$1" "$OUT7.err" && return 0
 		sleep 0.1
 	done

@@ -146,6 +146,33 @@ for be in lsm fentry tracepoint; do
 	else
 		res "$be:denied-attempt" FAIL "$(tail -n1 /tmp/t.out)"
 	fi
+	# Posture: chmod (inotify, every backend); a hard link and a rename of a key: the lsm and
+	# fentry backends name the new location and the process at the hook, the tracepoint backend
+	# sees the link count and the key leaving its path (inotify, no actor).
+	posture() { # NAME PATTERN
+		if wait_for "$out" "\"action\":\"key-posture-changed\".*$2" 50; then
+			res "$be:$1" PASS
+		else
+			res "$be:$1" FAIL "no key-posture-changed matching $2"
+		fi
+	}
+	chmod 644 "$PKI/sa.key"
+	posture chmod '"mode_after":"0644"'
+	chmod 600 "$PKI/sa.key"
+	ln "$PKI/apiserver.key" "$N/apiserver.key.$be"
+	mv "$PKI/front-proxy-client.key" "$N/fpc.key.$be"
+	if [ $be = tracepoint ]; then
+		posture hard-link '"links_after":2'
+		posture rename-away '"changed":\["path"\]'
+	else
+		posture hard-link "\"changed\":\\[\"link\"\\],\"new_location\":\"$N/apiserver.key.$be\""
+		posture rename-away "\"changed\":\\[\"rename\"\\],\"new_location\":\"$N/fpc.key.$be\""
+	fi
+	# One alert of each backend in the serial log, as evidence.
+	grep '"action":"key-posture-changed"' "$out" | head -n1 | sed "s/^/EVENT $be /"
+	grep '"action":"key-open"' "$out" | head -n1 | sed "s/^/EVENT $be /"
+	rm -f "$N/apiserver.key.$be"
+	mv "$N/fpc.key.$be" "$PKI/front-proxy-client.key"
 	echo "INFO $be: routes in $(($(date +%s) - t0)) s"
 	kill "$apid"
 	wait "$apid"

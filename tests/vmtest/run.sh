@@ -153,7 +153,7 @@ for kp in "${KERNELS[@]}"; do
 	np=$(grep -c '^RESULT .* \(PASS\|GAP\)' "$log")
 	nf=$(grep -c '^RESULT .* FAIL' "$log")
 	# Every cell must have reported: a guest that stopped early is no pass.
-	[ "$rc" = 1 ] && [ "$np" -lt "${VMTEST_MIN_CELLS:-66}" ] && rc=short
+	[ "$rc" = 1 ] && [ "$np" -lt "${VMTEST_MIN_CELLS:-75}" ] && rc=short
 	case $rc in
 	1) verdict=PASS ;;
 	short) verdict="FAIL (only $np cells reported)" ;;
