@@ -169,7 +169,7 @@ for be in lsm fentry tracepoint; do
 		posture rename-away "\"changed\":\\[\"rename\"\\],\"new_location\":\"$N/fpc.key.$be\""
 	fi
 	# One alert of each backend in the serial log, as evidence.
-	grep '"action":"key-posture-changed"' "$out" | head -n1 | sed "s/^/EVENT $be /"
+	grep '"changed":\["link"\]' "$out" | head -n1 | sed "s/^/EVENT $be /"
 	grep '"action":"key-open"' "$out" | head -n1 | sed "s/^/EVENT $be /"
 	rm -f "$N/apiserver.key.$be"
 	mv "$N/fpc.key.$be" "$PKI/front-proxy-client.key"
