@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: ISC
 /* keywatch run: load, watch, decide, report, keep the watch set current, until a signal. */
 #include <errno.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -512,6 +513,8 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 	}
 	a.out.backend = loader__backend_name(a.bpf.backend);
 	loader__tracefs_release(&a.bpf);
+	/* Loading parsed the kernel's BTF several times (~6 MiB each, freed): give it back. */
+	malloc_trim(0);
 	identity__init(o->root, bpf_map__fd(a.bpf.skel->maps.procs));
 	a.bpf.rb = ring_buffer__new(bpf_map__fd(a.bpf.skel->maps.events), on_event, &a, NULL);
 	if (!a.bpf.rb) {

@@ -450,9 +450,10 @@ static bool ancestor(uint32_t pid, uint64_t want_start, struct kw_ancestor *a, u
 }
 
 /*
- * Ancestry, parent first: for a reader in a container, up to and including the first ancestor in
- * the host's pid namespace (the runtime's shim); for a host process, up to KW_ANCESTRY_MAX or
- * pid 1.
+ * Ancestry, parent first, up to and including the first ancestor in the host's pid namespace:
+ * for a reader in a container, its processes up to the runtime's shim (KW_ANCESTRY_MAX at most);
+ * for a host process, its parent and grandparent (each /proc ancestor costs syscalls on the
+ * event's path).
  */
 static void ancestry(const struct kw_decoded *d, struct kw_identity *id)
 {
@@ -470,7 +471,7 @@ static void ancestry(const struct kw_decoded *d, struct kw_identity *id)
 		if (!ancestor(pid, start, a, &ppid, &pstart, &pidns))
 			break;
 		id->nanc++;
-		if (pid == 1 || (contained && pidns == g.host_pidns))
+		if (pid == 1 || (pidns == g.host_pidns && (contained || id->nanc >= 2)))
 			break;
 		pid = ppid;
 		start = pstart;

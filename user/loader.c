@@ -85,6 +85,25 @@ void loader__tracefs_release(struct kw_bpf *b)
 	b->mounted_tracefs = false;
 }
 
+/* The kernel's BTF, parsed once per loader__load (each parse is ~6 MiB and tens of ms). */
+static struct btf *vmlinux_btf;
+
+static struct btf *kernel_btf(void)
+{
+	if (!vmlinux_btf)
+		vmlinux_btf = btf__load_vmlinux_btf();
+	return vmlinux_btf;
+}
+
+static bool btf_has(const char *prefix, const char *name, int kind)
+{
+	struct btf *vm = kernel_btf();
+	char full[256];
+
+	snprintf(full, sizeof(full), "%s%s", prefix, name);
+	return vm && btf__find_by_name_kind(vm, full, kind) > 0;
+}
+
 /* "tracepoint/syscalls/sys_exit_openat" → does TRACEFS/events/syscalls/sys_exit_openat exist? */
 static bool tracepoint_exists(const char *sec)
 {
@@ -95,13 +114,11 @@ static bool tracepoint_exists(const char *sec)
 		return false;
 	/* tp_btf, fexit, lsm: attached by BTF id, no tracefs: the kernel's BTF must describe it. */
 	if (!strncmp(sec, "tp_btf/", 7))
-		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_RAW_TP) > 0;
-	if (!strncmp(sec, "fexit/", 6))
-		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_FEXIT) > 0;
-	if (!strncmp(sec, "fentry/", 7))
-		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_TRACE_FENTRY) > 0;
+		return btf_has("btf_trace_", tp + 1, BTF_KIND_TYPEDEF);
+	if (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7))
+		return btf_has("", tp + 1, BTF_KIND_FUNC);
 	if (!strncmp(sec, "lsm/", 4))
-		return libbpf_find_vmlinux_btf_id(tp + 1, BPF_LSM_MAC) > 0;
+		return btf_has("bpf_lsm_", tp + 1, BTF_KIND_FUNC);
 	snprintf(p, sizeof(p), "%s/events/%s", tracing_ready(TRACEFS) ? TRACEFS : DEBUGFS_TRACING,
 		 tp + 1);
 	return access(p, F_OK) == 0;
@@ -207,7 +224,7 @@ static int uring_complete_shape(void)
 	if (shape >= 0)
 		return shape;
 	shape = KW_URING_NONE;
-	vm = btf__load_vmlinux_btf();
+	vm = kernel_btf();
 	if (!vm)
 		return shape;
 	id = btf__find_by_name_kind(vm, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF);
@@ -226,7 +243,6 @@ static int uring_complete_shape(void)
 			"request: io_uring opens are not seen by the tracepoint backend (README: "
 			"coverage)",
 			id > 0 ? "found" : "absent", proto ? btf_vlen(proto) : -1);
-	btf__free(vm);
 	return shape;
 }
 
@@ -425,8 +441,11 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 		order[n++] = want;
 	}
 	for (i = 0; i < n; i++) {
-		if (load_backend(b, o, order[i], err, errlen) == 0)
+		if (load_backend(b, o, order[i], err, errlen) == 0) {
+			btf__free(vmlinux_btf);
+			vmlinux_btf = NULL;
 			return 0;
+		}
 		if (off < sizeof(b->tried))
 			off += (size_t)snprintf(b->tried + off, sizeof(b->tried) - off, "%s: %s; ",
 						loader__backend_name(order[i]), err);
@@ -436,6 +455,8 @@ int loader__load(struct kw_bpf *b, const struct kw_opts *o, char *err, size_t er
 				 loader__backend_name(order[i]), err,
 				 loader__backend_name(order[i + 1]));
 	}
+	btf__free(vmlinux_btf);
+	vmlinux_btf = NULL;
 	snprintf(err, errlen, "no backend could be loaded: %s", b->tried);
 	return -1;
 }
