@@ -125,7 +125,7 @@ static void put_time(struct json *j, const char *key, int64_t real_ns)
 
 /* The fields every event has. Leaves the top-level object open. */
 static void head(struct kw_output *o, int64_t real_ns, const char *kind, const char *action,
-		 int severity, const char *outcome, bool file_event)
+		 int severity, const char *outcome, const char *file_type)
 {
 	struct json *j = &o->j;
 	char id[48];
@@ -142,12 +142,12 @@ static void head(struct kw_output *o, int64_t real_ns, const char *kind, const c
 	json__int(j, "severity", severity);
 	if (outcome)
 		json__str(j, "outcome", outcome);
-	if (file_event) {
+	if (file_type) { /* ECS: "access" for opens, "change" for posture */
 		json__arr_begin(j, "category");
 		json__str(j, NULL, "file");
 		json__arr_end(j);
 		json__arr_begin(j, "type");
-		json__str(j, NULL, "access");
+		json__str(j, NULL, file_type);
 		json__arr_end(j);
 	}
 	json__obj_end(j);
@@ -240,7 +240,7 @@ void output__digest_learned(struct kw_output *o, const struct kw_decoded *d,
 		falco__end(o, "watch-updated");
 		return;
 	}
-	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, NULL);
 	json__str(j, "message", msg);
 	json__obj_begin(j, "keywatch");
 	json__obj_begin(j, "digest_learned");
@@ -330,7 +330,7 @@ void output__posture(struct kw_output *o, const struct kw_posture *was, const st
 		falco__end(o, "key-posture-changed");
 		return;
 	}
-	head(o, ts(CLOCK_REALTIME), "alert", "key-posture-changed", sev, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "alert", "key-posture-changed", sev, NULL, "change");
 	put_message_rule(j, msg, rule);
 	json__obj_begin(j, "file");
 	json__str(j, "path", was->path);
@@ -518,7 +518,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 		return;
 	}
 	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
-	     attempt ? "failure" : "success", true);
+	     attempt ? "failure" : "success", linked ? "change" : "access");
 	put_message_rule(j, msg, rule);
 
 	json__obj_begin(j, "file");
@@ -689,7 +689,7 @@ void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, con
 		falco__end(o, "watch-started");
 		return;
 	}
-	head(o, ts(CLOCK_REALTIME), "state", "watch-started", 0, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "state", "watch-started", 0, NULL, NULL);
 	json__str(j, "message", msg);
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "watched", watch__count(w));
@@ -737,7 +737,7 @@ void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w)
 	char msg[256];
 	size_t i;
 
-	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, NULL);
 	snprintf(msg, sizeof(msg),
 		 "watch set changed: %zu added, %zu removed, %zu changed; "
 		 "%zu files watched",
@@ -769,7 +769,7 @@ void output__config_invalid(struct kw_output *o, const char *why)
 		falco__end(o, "config-invalid");
 		return;
 	}
-	head(o, ts(CLOCK_REALTIME), "alert", "config-invalid", PKI_SEV_HIGH, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "alert", "config-invalid", PKI_SEV_HIGH, NULL, NULL);
 	json__str(j, "message",
 		  "the new configuration is invalid; the previous one stays in force");
 	json__obj_begin(j, "keywatch");
@@ -796,7 +796,7 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 		falco__end(o, "events-lost");
 		return;
 	}
-	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, NULL);
 	put_message_rule(j, msg, RULE_LOST);
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "lost", lost);
@@ -838,7 +838,7 @@ void output__tamper(struct kw_output *o, const struct kw_tamper *t, const char *
 			     PKI_SEV_CRITICAL, msg, false);
 	else
 		head(o, ts(CLOCK_REALTIME), "alert", "bpf-state-tampered", PKI_SEV_CRITICAL, NULL,
-		     false);
+		     NULL);
 	if (!o->falco) {
 		json__str(j, "message", msg);
 		json__obj_begin(j, "keywatch");
@@ -874,7 +874,7 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 		falco__end(o, "heartbeat");
 		return;
 	}
-	head(o, ts(CLOCK_REALTIME), "state", "heartbeat", 0, NULL, false);
+	head(o, ts(CLOCK_REALTIME), "state", "heartbeat", 0, NULL, NULL);
 	json__str(j, "message", "keywatch alive");
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "watched", watched);
