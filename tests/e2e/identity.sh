@@ -67,9 +67,11 @@ expect "the same in the cgroupfs driver's layout (kubepods/burstable/pod<uid>/<i
 
 # ---------------------------------------------------------------- borrowed identities
 # A fake container: own mount and pid namespaces, its own /usr/local/bin/kube-controller-manager
-# (another binary), the host's pki directory bind-mounted in; not in a pod's cgroup.
+# (another binary), the host's pki directory bind-mounted in; not in a pod's cgroup. It stays a
+# moment, as a container does: its rootfs dies with its last process, and with it the binary the
+# agent hashes (a one-shot reader there fails closed: digest-unavailable).
 mkdir -p "$WORK/rootfs"
-KWTRIG_SALT=fake trig container "$WORK/rootfs" "$PKI" /etc/kubernetes/pki/ca.key
+KWTRIG_SALT=fake KWTRIG_LINGER_MS=300 trig container "$WORK/rootfs" "$PKI" /etc/kubernetes/pki/ca.key
 ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
 expect "fake container with its own kube-controller-manager, pki bind-mounted → alert (placement)" "$ev" \
 	'.event.kind == "alert"' '.keywatch.failed_check == "placement"' \
@@ -79,7 +81,7 @@ expect "fake container with its own kube-controller-manager, pki bind-mounted �
 	"(.process.hash.sha256 == \"$(sha_salted fake)\")"
 # The same fake container placed in the component's own pod cgroup (a root attacker can make
 # one): the path and placement hold, the digest does not.
-KWTRIG_CGROUP=$KCM_CG KWTRIG_SALT=fake trig container "$WORK/rootfs" "$PKI" /etc/kubernetes/pki/ca.key
+KWTRIG_CGROUP=$KCM_CG KWTRIG_SALT=fake KWTRIG_LINGER_MS=300 trig container "$WORK/rootfs" "$PKI" /etc/kubernetes/pki/ca.key
 ev=$(wait_event "$OUT" "$TRIG_PID" key-open)
 expect "fake container in the static pod's cgroup → alert (binary-changed: not the learned digest)" "$ev" \
 	'.event.kind == "alert"' '.keywatch.failed_check == "binary-changed"' \
