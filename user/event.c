@@ -51,14 +51,19 @@ const char *event__hook_name(uint32_t hook)
 /* Components arrive leaf first, NUL-terminated each; join them root first. */
 void event__exe_path(const struct kw_event *e, char *out, size_t outlen)
 {
+	event__join_parts(e->exe, e->exe_len > sizeof(e->exe) ? sizeof(e->exe) : e->exe_len,
+			  e->exe_depth, out, outlen);
+}
+
+/* Path components walked in the kernel (exe, exec records, a key's new name), leaf first. */
+void event__join_parts(const char *buf, size_t len, unsigned depth, char *out, size_t outlen)
+{
 	const char *comp[KW_EXE_DEPTH];
-	size_t clen[KW_EXE_DEPTH], off = 0, len = e->exe_len;
+	size_t clen[KW_EXE_DEPTH], off = 0;
 	int n = 0, i;
 
-	if (len > sizeof(e->exe))
-		len = sizeof(e->exe);
-	while (off < len && n < KW_EXE_DEPTH && n < e->exe_depth) {
-		const char *s = e->exe + off;
+	while (off < len && n < KW_EXE_DEPTH && (unsigned)n < depth) {
+		const char *s = buf + off;
 		size_t l = strnlen(s, len - off);
 
 		comp[n] = s;
@@ -163,17 +168,9 @@ int event__decode(const void *data, size_t size, struct kw_decoded *d)
 	d->exe[0] = 0;
 	d->new_location[0] = 0;
 	if (e->kind == KW_EV_LINKED && (e->flags & KW_EVF_PATH_PARTS)) {
-		/* The new name's components, leaf first, as the exe path's: join them the same
-		 * way. */
-		struct kw_event *parts = calloc(1, sizeof(*parts));
-
-		if (parts) {
-			memcpy(parts->exe, e->path, sizeof(e->path));
-			parts->exe_len = e->path_len;
-			parts->exe_depth = e->path_depth;
-			event__exe_path(parts, d->new_location, sizeof(d->new_location));
-			free(parts);
-		}
+		/* The new name's components, leaf first, as the exe path's. */
+		event__join_parts(e->path, e->path_len, e->path_depth, d->new_location,
+				  sizeof(d->new_location));
 	}
 	if (e->flags & KW_EVF_EXE_CACHED) {
 		if (exe_lookup(&e->proc, d->exe, sizeof(d->exe)))

@@ -403,14 +403,9 @@ static bool ancestor(uint32_t pid, uint64_t want_start, struct kw_ancestor *a, u
 	memset(a, 0, sizeof(*a));
 	a->pid = pid;
 	if (exec_lookup(pid, &x) && (!want_start || x.proc.start_ns == want_start)) {
-		struct kw_event tmp;
-
 		memcpy(a->name, x.proc.comm, KW_COMM_LEN);
-		memset(&tmp, 0, sizeof(tmp));
-		memcpy(tmp.exe, x.exe, sizeof(tmp.exe));
-		tmp.exe_len = x.exe_len;
-		tmp.exe_depth = x.exe_depth;
-		event__exe_path(&tmp, a->exe, sizeof(a->exe));
+		event__join_parts(x.exe, x.exe_len > sizeof(x.exe) ? sizeof(x.exe) : x.exe_len,
+				  x.exe_depth, a->exe, sizeof(a->exe));
 		a->start_ns = x.proc.start_ns;
 		a->from_exec = true;
 		*ppid = x.proc.ppid;

@@ -229,6 +229,7 @@ struct kw_decoded {
 int event__decode(const void *data, size_t size, struct kw_decoded *d);
 void event__cache_free(void);
 void event__exe_path(const struct kw_event *e, char *out, size_t outlen);
+void event__join_parts(const char *buf, size_t len, unsigned depth, char *out, size_t outlen);
 const char *event__hook_name(uint32_t hook);
 
 struct kw_bpf;
