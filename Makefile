@@ -18,7 +18,7 @@ endif
 
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libssl-dev libyaml-dev \
 	libcmocka-dev pkg-config openssl make gcc libclang-rt-14-dev util-linux mount jq \
-	python3-yaml systemd man-db logrotate
+	python3-yaml systemd man-db logrotate rsyslog rsyslog-openssl prometheus curl
 PKG_LIBS := libbpf libelf zlib libssl libcrypto yaml-0.1
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -131,7 +131,7 @@ unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
 	$(Q)tests/run-unit.sh $(UNIT_BINS) $(UNIT_SAN_BINS)
 
 E2E_SUITES := tests/e2e/run.sh tests/e2e/live.sh tests/e2e/scan.sh tests/e2e/restart.sh \
-	tests/e2e/identity.sh
+	tests/e2e/identity.sh tests/e2e/siem.sh
 
 # Every suite against the plain agent, then against the ASan+UBSan agent; all run even if one
 # fails, and make fails if any did.

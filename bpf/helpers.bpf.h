@@ -380,6 +380,7 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 	struct kw_event *e;
 	struct kw_args sa;
 	struct inode *inode;
+	__u32 *quiet;
 
 	/* Inode number first: for every unwatched file this is the last step. */
 	inode = BPF_CORE_READ(file, f_inode);
@@ -412,7 +413,9 @@ static __always_inline int kw__file_opened(enum kw_hook hook, long ret, struct f
 	};
 
 	kw__inode_ctime(ei, &ek.exe_ctime_sec, &ek.exe_ctime_nsec);
-	if (bpf_map_lookup_elem(&expected_quiet, &ek)) {
+	quiet = bpf_map_lookup_elem(&expected_quiet, &ek);
+	if (quiet) {
+		__sync_fetch_and_add(quiet, 1); /* the agent sums these per interval */
 		kw__stat_inc(KW_STAT_EXPECTED_QUIET);
 		return 0;
 	}

@@ -46,7 +46,8 @@ struct {
 } exe_announced SEC(".maps");
 
 /* Expected (file, executable) pairs, filled by the agent after its verdict: their opens are
- * counted (KW_STAT_EXPECTED_QUIET) instead of sent. Cleared by the agent on every refresh. */
+ * counted (KW_STAT_EXPECTED_QUIET, and in the value: the agent's per-interval aggregate)
+ * instead of sent. Cleared by the agent on every refresh. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, KW_EXPECTED_QUIET);

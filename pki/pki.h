@@ -338,6 +338,9 @@ struct pki_settings {
 	int log_expected, keep_privileges; /* -1 unset, else 0 or 1 */
 	int heartbeat;			   /* -1 unset */
 	long long ringbuf_bytes;	   /* 0 unset */
+	char *tls_ca, *tls_cert, *tls_key, *tls_server_name, *spool, *metrics;
+	long long output_max_bytes, spool_max_bytes; /* -1 unset */
+	int output_keep, aggregate;		     /* -1 unset */
 };
 int pki__settings_parse(const char *name, const unsigned char *buf, size_t len,
 			struct pki_settings *st, char *err, size_t errlen);

@@ -491,7 +491,7 @@ static int walk_mapping(struct ctx *c, yaml_node_t *map, const struct key_handle
 			if (scalar_is(k, h[i].key))
 				break;
 		if (i == nh) {
-			char expected[128];
+			char expected[512];
 			size_t j, o = 0;
 
 			for (j = 0; j < nh; j++)
@@ -1002,9 +1002,9 @@ static int h_s_format(struct ctx *c, yaml_node_t *val, void *obj)
 	struct pki_settings *st = obj;
 	char e[ECHO_SIZE];
 
-	if (scalar_is(val, "ecs") || scalar_is(val, "falco"))
+	if (scalar_is(val, "ecs") || scalar_is(val, "falco") || scalar_is(val, "syslog"))
 		return set_string(c, val, &st->format, (const char *)val->data.scalar.value);
-	return fail(c, &val->start_mark, "%s: '%s' is not ecs or falco", c->field,
+	return fail(c, &val->start_mark, "%s: '%s' is not ecs, falco or syslog", c->field,
 		    echo(e, (const char *)val->data.scalar.value, val->data.scalar.length));
 }
 
@@ -1094,6 +1094,68 @@ static int h_s_bool(struct ctx *c, yaml_node_t *val, void *obj)
 	return s_bool(c, val, (int *)((char *)obj + c->handler->off));
 }
 
+/* output: "-", an absolute path, or a collector (tls://HOST:PORT, tcp://HOST:PORT) */
+static int h_s_output(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	const char *v = (const char *)val->data.scalar.value;
+	size_t len = val->data.scalar.length;
+	char e[ECHO_SIZE];
+
+	if (strncmp(v, "tls://", 6) && strncmp(v, "tcp://", 6))
+		return h_s_path(c, val, obj);
+	if (len > 300 || strlen(v) != len || strcspn(v, " \t\r\n") != len || !strchr(v + 6, ':') ||
+	    strchr(v + 6, '/'))
+		return fail(c, &val->start_mark,
+			    "%s: '%s' is not tls://HOST:PORT or tcp://HOST:PORT", c->field,
+			    echo(e, v, len));
+	return set_string(c, val, &((struct pki_settings *)obj)->output, v);
+}
+
+/* tls-server-name, metrics: a host name, an address, a port: [A-Za-z0-9.:_[]-] */
+static int h_s_token(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	const char *v = (const char *)val->data.scalar.value;
+	size_t len = val->data.scalar.length;
+	char e[ECHO_SIZE];
+
+	if (!len || len > 253 || strlen(v) != len ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:_[]-") !=
+		    len)
+		return fail(c, &val->start_mark, "%s: '%s' is not a host name, address or port",
+			    c->field, echo(e, v, len));
+	return set_string(c, val, (char **)((char *)obj + c->handler->off), v);
+}
+
+static int h_s_output_max(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	return s_number(c, val, 0, 1ll << 39, &((struct pki_settings *)obj)->output_max_bytes);
+}
+
+static int h_s_spool_max(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	return s_number(c, val, 4096, 1ll << 39, &((struct pki_settings *)obj)->spool_max_bytes);
+}
+
+static int h_s_output_keep(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	long long n;
+
+	if (s_number(c, val, 1, 1000, &n))
+		return -1;
+	((struct pki_settings *)obj)->output_keep = (int)n;
+	return 0;
+}
+
+static int h_s_aggregate(struct ctx *c, yaml_node_t *val, void *obj)
+{
+	long long n;
+
+	if (s_number(c, val, 1, 86400, &n))
+		return -1;
+	((struct pki_settings *)obj)->aggregate = (int)n;
+	return 0;
+}
+
 static int h_s_watch(struct ctx *c, yaml_node_t *seq, void *obj)
 {
 	struct pki_settings *st = obj;
@@ -1104,7 +1166,19 @@ static int h_s_watch(struct ctx *c, yaml_node_t *seq, void *obj)
 static const struct key_handler settings_keys[] = {
 	{ "root", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, root), "/" },
 	{ "policy", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, policy) },
-	{ "output", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, output), "-" },
+	{ "output", YAML_SCALAR_NODE, false, h_s_output, offsetof(struct pki_settings, output),
+	  "-" },
+	{ "output-max-bytes", YAML_SCALAR_NODE, false, h_s_output_max },
+	{ "output-keep", YAML_SCALAR_NODE, false, h_s_output_keep },
+	{ "tls-ca", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, tls_ca) },
+	{ "tls-cert", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, tls_cert) },
+	{ "tls-key", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, tls_key) },
+	{ "tls-server-name", YAML_SCALAR_NODE, false, h_s_token,
+	  offsetof(struct pki_settings, tls_server_name) },
+	{ "spool", YAML_SCALAR_NODE, false, h_s_path, offsetof(struct pki_settings, spool) },
+	{ "spool-max-bytes", YAML_SCALAR_NODE, false, h_s_spool_max },
+	{ "metrics", YAML_SCALAR_NODE, false, h_s_token, offsetof(struct pki_settings, metrics) },
+	{ "aggregate", YAML_SCALAR_NODE, false, h_s_aggregate },
 	{ "format", YAML_SCALAR_NODE, false, h_s_format },
 	{ "watch", YAML_SEQUENCE_NODE, true, h_s_watch },
 	{ "log-expected", YAML_SCALAR_NODE, false, h_s_bool,
@@ -1137,6 +1211,8 @@ static void settings_init(struct pki_settings *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->log_expected = st->keep_privileges = st->heartbeat = -1;
+	st->output_max_bytes = st->spool_max_bytes = -1;
+	st->output_keep = st->aggregate = -1;
 }
 
 void pki__settings_free(struct pki_settings *st)
@@ -1153,6 +1229,12 @@ void pki__settings_free(struct pki_settings *st)
 	free(st->user);
 	free(st->state);
 	free(st->backend);
+	free(st->tls_ca);
+	free(st->tls_cert);
+	free(st->tls_key);
+	free(st->tls_server_name);
+	free(st->spool);
+	free(st->metrics);
 	for (i = 0; st->watch && i < st->nwatch; i++)
 		free(st->watch[i]);
 	free(st->watch);

@@ -49,13 +49,17 @@ struct agent {
 	const struct kw_opts *o; /* &opts */
 	struct kw_opts opts;	 /* the command line merged with the configuration file */
 	struct pki_settings st;	 /* the configuration file's values, which opts points into */
-	char *kept[5];		 /* root, output, pin-dir, user, state: see keep_strings */
+	char *kept
+		[11]; /* root, output, pin-dir, user, state, tls-*, spool, metrics: keep_strings */
 	struct kw_watchtab w;
 	struct kw_bpf bpf;
 	struct kw_output out;
 	struct kw_inotify ino;
 	struct kw_counters c;
 	struct kw_learned learned; /* digests learned on first sight (--state) */
+	struct kw_agg agg;	   /* expected reads and alert repeats, summed per interval */
+	struct kw_metrics met;	   /* --metrics */
+	int64_t start_s;
 	/* Keys whose new name a link/rename hook reported (with the actor): the posture check
 	 * does not report the same link count or path change again without one. */
 	struct {
@@ -151,20 +155,79 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	d.file_retired = retired;
 	if (v.expected && d.raw->kind == KW_EV_OPEN) {
+		struct kw_expect_key qk;
+		bool quiet;
+
 		a->c.expected++;
+		if (a->o->log_expected && agg__repeat(&a->agg, &d, true)) {
+			a->c.repeats++;
+			return 0;
+		}
 		if (a->o->log_expected)
-			goto emit;
+			output__open_event(&a->out, &d, f, &v);
 		/* Judged once per (file, executable): further reads are counted in the kernel.
 		 * Not for policy readers that pin a digest or expire: those are judged each time. */
-		if (!retired && v.reader && !v.reader->has_sha256 && !v.reader->expires)
-			loader__quiet_add(&a->bpf, d.raw);
+		quiet = !retired && v.reader && !v.reader->has_sha256 && !v.reader->expires &&
+			loader__quiet_add(&a->bpf, d.raw, &qk);
+		if (a->o->log_expected)
+			agg__first(&a->agg, &d, f, &v, output__last_id(&a->out),
+				   quiet ? &qk : NULL);
 		return 0;
-	} else {
-		a->c.alerts++;
 	}
-emit:
+	a->c.alerts++;
+	/* The same process at the same key again: one alert, then counted repeats. */
+	if (agg__repeat(&a->agg, &d, false)) {
+		a->c.repeats++;
+		return 0;
+	}
 	output__open_event(&a->out, &d, f, &v);
+	agg__first(&a->agg, &d, f, &v, output__last_id(&a->out), NULL);
 	return 0;
+}
+
+/* Delivery and spool counters for heartbeats and metrics. */
+static void delivery_counters(struct agent *a)
+{
+	struct kw_net_stats ns;
+	const struct kw_spool *sp;
+
+	if (!a->out.net)
+		return;
+	net__stats(a->out.net, &ns);
+	sp = net__spool(a->out.net);
+	a->c.spool_records = sp->n;
+	a->c.spool_bytes = sp->live_bytes;
+	a->c.spool_max_bytes = sp->max_bytes;
+	memcpy(a->c.dropped, sp->dropped_total, sizeof(a->c.dropped));
+	a->c.delivery_errors = ns.errors + sp->io_errors;
+	a->c.connects = ns.connects;
+	a->c.connected = ns.up;
+}
+
+static void metrics_fill(void *ctx, struct kw_metrics_snapshot *s)
+{
+	struct agent *a = ctx;
+	size_t i;
+
+	delivery_counters(a);
+	for (i = 0; i < a->out.ncounts && i < KW_METRICS_RULES; i++) {
+		s->events[i].kind = a->out.counts[i].kind;
+		s->events[i].rule = a->out.counts[i].rule;
+		s->events[i].n = a->out.counts[i].n;
+	}
+	s->nevents = i;
+	s->kernel_lost = a->c.ringbuf_full;
+	s->expected_in_kernel = a->c.expected_quiet;
+	s->spool_records = a->c.spool_records;
+	s->spool_bytes = a->c.spool_bytes;
+	s->spool_max_bytes = a->c.spool_max_bytes;
+	memcpy(s->dropped, a->c.dropped, sizeof(s->dropped));
+	s->delivery_errors = a->c.delivery_errors + a->out.write_errors;
+	s->reconnects = a->c.connects;
+	s->connected = a->out.net ? a->c.connected : -1;
+	s->watched = watch__count(&a->w);
+	s->last_rotation_s = a->out.last_rotation_s;
+	s->start_s = a->start_s;
 }
 
 /* Turn kernel-side delivery failures into an alert as soon as they are seen. */
@@ -307,6 +370,7 @@ static void refresh(struct agent *a)
 	posture_compare(a, before);
 	if (loader__sync_watch(&a->bpf, &a->w, err, sizeof(err)) < 0)
 		log_warnx("refresh: %s", err);
+	agg__flush(&a->agg, &a->out, &a->bpf, true); /* the kernel's counts go with its keys */
 	loader__quiet_clear(&a->bpf);
 	rearm(a);
 	if (a->w.diff.nadded || a->w.diff.nremoved || a->w.diff.nchanged) {
@@ -328,6 +392,7 @@ static void reload(struct agent *a)
 	char err[PATH_MAX + 256];
 	const char *which;
 
+	output__reopen(&a->out); /* after logrotate moved the file */
 	/* The learned digests first: an operator accepts a new binary by removing its line. */
 	if (learned__reload(&a->learned, err, sizeof(err)) < 0) {
 		log_warnx("reload: %s (keeping the digests learned so far)", err);
@@ -354,6 +419,14 @@ static void reload(struct agent *a)
 	n.root = a->opts.root;
 	n.output = a->opts.output;
 	n.falco = a->opts.falco;
+	n.syslog = a->opts.syslog;
+	n.tls_ca = a->opts.tls_ca;
+	n.tls_cert = a->opts.tls_cert;
+	n.tls_key = a->opts.tls_key;
+	n.tls_server_name = a->opts.tls_server_name;
+	n.spool = a->opts.spool;
+	n.spool_max_bytes = a->opts.spool_max_bytes;
+	n.metrics = a->opts.metrics;
 	n.pin_dir = a->opts.pin_dir;
 	n.user = a->opts.user;
 	n.state = a->opts.state;
@@ -427,8 +500,10 @@ static void free_settings(struct agent *a)
  * replace the configuration file's values (a.st) freely. */
 static int keep_strings(struct agent *a)
 {
-	const char **f[] = { &a->opts.root, &a->opts.output, &a->opts.pin_dir, &a->opts.user,
-			     &a->opts.state };
+	const char **f[] = { &a->opts.root,	&a->opts.output,  &a->opts.pin_dir,
+			     &a->opts.user,	&a->opts.state,	  &a->opts.tls_ca,
+			     &a->opts.tls_cert, &a->opts.tls_key, &a->opts.tls_server_name,
+			     &a->opts.spool,	&a->opts.metrics };
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -449,7 +524,7 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 	struct pki_inventory inv;
 	struct epoll_event ev, evs[4];
 	char err[PATH_MAX + 256];
-	uint64_t next_hb, next_alive = 0, next_verify = 0;
+	uint64_t next_hb, next_agg, next_alive = 0, next_verify = 0;
 	int rc = 1, e, ep = -1, rbfd, i;
 	size_t d;
 
@@ -460,6 +535,11 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 		log_warnx("out of memory");
 		free_settings(&a);
 		return 1;
+	}
+	if (output__check(o, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		free_settings(&a);
+		return 2;
 	}
 	if (watch__build(&inv, o, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
@@ -484,7 +564,19 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 		log_warnx("out of memory");
 		return 1;
 	}
-	if (output__open(&a.out, o->output, err, sizeof(err)) < 0) {
+	a.met.lfd = -1;
+	for (i = 0; i < 8; i++)
+		a.met.c[i].fd = -1;
+	if (o->metrics && metrics__open(&a.met, o->metrics, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		watch__free(&a.w);
+		free_settings(&a);
+		return 2;
+	}
+	a.agg.interval_s = (unsigned)o->aggregate_s;
+	a.start_s = (int64_t)time(NULL);
+	if (output__open(&a.out, o, err, sizeof(err)) < 0) {
+		metrics__close(&a.met);
 		log_warnx("%s", err);
 		watch__free(&a.w);
 		free_settings(&a);
@@ -504,6 +596,8 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 
 		if (pw && learned__chown(&a.learned, pw->pw_uid, pw->pw_gid) < 0)
 			log_warn("%s: chown to %s", a.learned.path, o->user);
+		if (pw && a.out.net && net__chown(a.out.net, pw->pw_uid, pw->pw_gid) < 0)
+			log_warn("spool: chown to %s", o->user);
 	}
 	a.out.falco = o->falco;
 	if (loader__tracefs(&a.bpf, err, sizeof(err)) < 0 || load(&a, err, sizeof(err)) < 0 ||
@@ -540,6 +634,12 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 		log_warn("epoll");
 		goto cleanup;
 	}
+	ev.data.u32 = 2;
+	ev.events = EPOLLIN | EPOLLET; /* a full client table leaves it readable: no spinning */
+	if (a.met.lfd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, a.met.lfd, &ev) < 0) {
+		log_warn("epoll");
+		goto cleanup;
+	}
 	/* Everything privileged is done: keep only what reading the layout, /proc and the maps
 	 * needs (README "Least privilege"). */
 	if (!o->keep_privileges && privdrop__apply(o->user, err, sizeof(err)) < 0) {
@@ -552,6 +652,7 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 	output__watch_started(&a.out, &a.w, &a.bpf);
 	log_info("watching %zu files under %s (%d hooks)", a.w.inv.n, o->root, a.bpf.nhooks);
 	next_hb = mono_ns() + (uint64_t)o->heartbeat_s * 1000000000u;
+	next_agg = mono_ns() + (uint64_t)o->aggregate_s * 1000000000u;
 
 	while (!kw_quit) {
 		int timeout = KW_POLL_MS;
@@ -569,6 +670,8 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 			if (evs[i].data.u32 == 0) {
 				if (ring_buffer__consume(a.bpf.rb) < 0)
 					log_warnx("ring buffer consume failed");
+			} else if (evs[i].data.u32 == 2) {
+				/* below, with the periodic pump */
 			} else if (inotify__drain(&a.ino) > 0) {
 				a.refresh_at = mono_ns() + KW_REFRESH_SETTLE_MS * 1000000ull;
 			}
@@ -594,16 +697,25 @@ int agent__run(const struct kw_opts *in, struct pki_settings *st)
 			verify(&a);
 			next_verify = mono_ns() + KW_VERIFY_S * 1000000000ull;
 		}
+		if (mono_ns() >= next_agg) {
+			agg__flush(&a.agg, &a.out, &a.bpf, false);
+			next_agg = mono_ns() + (uint64_t)o->aggregate_s * 1000000000u;
+		}
 		if (o->heartbeat_s > 0 && mono_ns() >= next_hb) {
 			verify(&a);
 			output__clock_sync(&a.out);
+			delivery_counters(&a);
 			output__heartbeat(&a.out, &a.c, watch__count(&a.w));
 			next_hb += (uint64_t)o->heartbeat_s * 1000000000u;
 		}
+		net__pump(a.out.net);
+		if (a.met.lfd >= 0)
+			metrics__pump(&a.met, metrics_fill, &a);
 	}
 	/* Drain what the kernel already produced before detaching. */
 	ring_buffer__consume(a.bpf.rb);
 	check_lost(&a);
+	agg__flush(&a.agg, &a.out, &a.bpf, true);
 	loader__stat_set(&a.bpf, KW_STAT_ALIVE_NS, 0); /* status: stopped, not stale */
 	rc = 0;
 cleanup:
@@ -616,6 +728,8 @@ cleanup:
 	event__cache_free();
 	identity__close();
 	learned__free(&a.learned);
+	agg__free(&a.agg);
+	metrics__close(&a.met);
 	free_settings(&a);
 	return rc;
 }

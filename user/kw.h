@@ -42,7 +42,19 @@ enum {
 	KW_OPT_KEEP_PRIVILEGES = 1 << 10,
 	KW_OPT_STATE = 1 << 11,
 	KW_OPT_BACKEND = 1 << 12,
+	KW_OPT_OUTPUT_MAX = 1 << 13,
+	KW_OPT_OUTPUT_KEEP = 1 << 14,
+	KW_OPT_TLS_CA = 1 << 15,
+	KW_OPT_TLS_CERT = 1 << 16,
+	KW_OPT_TLS_KEY = 1 << 17,
+	KW_OPT_TLS_NAME = 1 << 18,
+	KW_OPT_SPOOL = 1 << 19,
+	KW_OPT_SPOOL_MAX = 1 << 20,
+	KW_OPT_METRICS = 1 << 21,
+	KW_OPT_AGGREGATE = 1 << 22,
 };
+#define KW_AGGREGATE_S	  60 /* expected reads and alert repeats are summed this long */
+#define KW_OUTPUT_KEEP	  5  /* rotated output files kept */
 #define KW_CONFIG_DEFAULT "/etc/keywatch/keywatch.yaml"
 
 struct kw_opts {
@@ -54,8 +66,16 @@ struct kw_opts {
 	const char *policy;
 	const char *pin_dir; /* pin maps and links here (restart without a blind window) */
 	bool unpin;
-	const char *output;
-	bool falco;
+	const char *output;	    /* "-", a file, tcp://HOST:PORT or tls://HOST:PORT */
+	bool falco;		    /* --format falco */
+	bool syslog;		    /* --format syslog (always on tcp:// and tls://) */
+	long long output_max_bytes; /* rotate the output file past this size; 0 never */
+	int output_keep;	    /* rotated files kept */
+	const char *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+	const char *spool;	   /* KW_SPOOL_DEFAULT */
+	long long spool_max_bytes; /* 0: KW_SPOOL_MAX_BYTES */
+	const char *metrics;	   /* --metrics [ADDR:]PORT, NULL off */
+	int aggregate_s;
 	const char *watch[KW_MAX_WATCH_ARGS];
 	int nwatch;
 	bool log_expected;
@@ -73,6 +93,8 @@ struct kw_opts {
 int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t errlen);
 /* Does b differ from a in an option that only a restart applies? Names it in *which. */
 int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, const char **which);
+/* "ecs", "falco", "syslog" → o->falco, o->syslog; -1 otherwise. */
+int settings__format(const char *s, struct kw_opts *o);
 /* "auto", "lsm", "fentry", "tracepoint" → *out; -1 otherwise. */
 int settings__backend(const char *s, enum kw_backend *out);
 
@@ -234,9 +256,188 @@ const char *event__hook_name(uint32_t hook);
 
 struct kw_bpf;
 
+/* spool.c: the bounded on-disk queue in front of a network collector (issue 5). Every record
+ * for the collector is appended here first (write-ahead) and leaves only once delivered, so an
+ * outage or an agent restart loses nothing. When full, the lowest class goes first. */
+enum kw_prio {
+	KW_PRIO_LOW = 0,   /* expected reads, heartbeats: dropped first */
+	KW_PRIO_STATE = 1, /* watch-started, watch-updated, learned digests */
+	KW_PRIO_ALERT = 2, /* alerts: the last thing dropped */
+	KW_PRIO__N
+};
+#define KW_SPOOL_DEFAULT   "/var/lib/keywatch/spool"
+#define KW_SPOOL_MAX_BYTES (64ull << 20)
+#define KW_SPOOL_REC_MAX   (1u << 20) /* one record; larger ones are refused */
+struct kw_spool_rec {
+	uint64_t off; /* of the record's header in the file */
+	uint32_t len; /* payload bytes */
+	uint8_t prio;
+};
+struct kw_spool {
+	int fd; /* <dir>/spool, 0600 */
+	char path[PATH_MAX];
+	uint64_t max_bytes;	  /* the file never grows past this */
+	uint64_t size;		  /* the file's size: where the next record goes */
+	struct kw_spool_rec *rec; /* live records, oldest first: rec[0..n) */
+	size_t n, cap;
+	uint64_t live_bytes;	      /* payload bytes of the live records */
+	uint64_t dropped[KW_PRIO__N]; /* dropped and not yet reported (persisted) */
+	int64_t drop_first_ns,
+		drop_last_ns;		    /* CLOCK_REALTIME of the unreported drops (persisted) */
+	uint64_t dropped_total[KW_PRIO__N]; /* since the agent started (metrics) */
+	uint64_t io_errors;
+};
+int spool__open(struct kw_spool *s, const char *dir, uint64_t max_bytes, char *err, size_t errlen);
+/* 0: stored; 1: not stored (dropped, counted); -1: I/O error (errno). May drop older records of a
+ * lower class to make room. */
+int spool__append(struct kw_spool *s, const char *msg, size_t len, enum kw_prio prio);
+/* The i-th live record (0 = oldest) into *buf (grown with realloc as needed). 0 or -1. */
+int spool__read(struct kw_spool *s, size_t i, char **buf, size_t *cap, size_t *len);
+/* The n oldest records were delivered: forget them (persisted). 0 or -1. */
+int spool__pop(struct kw_spool *s, size_t n);
+/* A drop report covering these counts was delivered: subtract them (persisted). */
+int spool__drops_reported(struct kw_spool *s, const uint64_t counts[KW_PRIO__N]);
+void spool__close(struct kw_spool *s);
+
+/* metrics.c: --metrics [ADDR:]PORT, Prometheus text exposition over HTTP (issue 5) */
+#define KW_METRICS_RULES 16
+struct kw_metrics_snapshot {
+	struct {
+		const char *kind, *rule; /* event.kind, rule.name */
+		uint64_t n;
+	} events[KW_METRICS_RULES]; /* events emitted by kind and rule */
+	size_t nevents;
+	uint64_t kernel_lost;	     /* events the kernel could not deliver (ring buffer full) */
+	uint64_t expected_in_kernel; /* expected reads counted in the kernel, not sent */
+	uint64_t spool_records, spool_bytes, spool_max_bytes;
+	uint64_t dropped[KW_PRIO__N]; /* dropped from the spool since start, by class */
+	uint64_t delivery_errors;     /* failed writes, connects, TLS handshakes */
+	uint64_t reconnects;	      /* connections established to the collector */
+	int connected;		      /* -1: no network output; 0/1 */
+	uint64_t watched;	      /* files in the watch set */
+	int64_t last_rotation_s;      /* output file rotation, unix time; 0: never */
+	int64_t start_s;	      /* agent start, unix time */
+};
+struct kw_metrics {
+	int lfd; /* listening socket, -1 when off */
+	struct kw_metrics_client {
+		int fd;
+		uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+		size_t got;
+		char req[2048];
+	} c[8];
+	uint64_t served;
+};
+/* addr: "PORT" (127.0.0.1), "HOST:PORT" or "[V6]:PORT" (literals only). -1 with err. */
+int metrics__open(struct kw_metrics *m, const char *addr, char *err, size_t errlen);
+/* Accept, read and answer whatever is ready, never blocking; fill() is called only when a
+ * response is due. Call it when lfd is readable and at least every 100 ms. */
+void metrics__pump(struct kw_metrics *m, void (*fill)(void *ctx, struct kw_metrics_snapshot *s),
+		   void *ctx);
+/* The exposition text (malloc'ed, NUL-terminated) for a snapshot. NULL on allocation failure. */
+char *metrics__render(const struct kw_metrics_snapshot *s, size_t *len);
+void metrics__close(struct kw_metrics *m);
+
+/* aggregate.c: expected reads summed per (reader, key), alert repeats per (process, key) */
+struct kw_agg_key {
+	struct kw_file_id file, exe;
+	uint64_t cgroup_id, start_ns, path_hash;
+	int64_t exe_ctime_sec;
+	uint32_t exe_ctime_nsec, mntns, tgid, kind;
+	bool expected, write;
+};
+struct kw_agg_entry {
+	struct kw_agg_key key;
+	struct kw_expect_key qkey; /* in_kernel: the kernel counts this reader's opens */
+	bool in_kernel, alert, attempt;
+	uint64_t count, kernel_reported;      /* counted here since the last flush; the kernel's */
+	uint64_t first_ns, last_ns, count_ns; /* CLOCK_REALTIME of the repeats */
+	int64_t seen_s;			      /* last reported or created */
+	int severity;
+	uint32_t pid, uid;
+	uint64_t kdev, ino;
+	char path[PATH_MAX], role[64], exe[PATH_MAX], component[64], failed_check[32];
+	char comm[KW_COMM_LEN + 1];
+	char first_id[48]; /* event.id of the event this one summed after */
+};
+struct kw_agg {
+	struct kw_agg_entry *v;
+	size_t n, cap;
+	unsigned interval_s; /* 0: off */
+};
+struct kw_decoded;
+struct kw_verdict;
+struct kw_output;
+struct kw_bpf;
+/* A repeat of an open already reported: counted (true), or not known (false: report it). */
+bool agg__repeat(struct kw_agg *g, const struct kw_decoded *d, bool expected);
+/* An open was reported as event_id: count its repeats from now on (qk: counted in the kernel). */
+void agg__first(struct kw_agg *g, const struct kw_decoded *d, const struct pki_file *f,
+		const struct kw_verdict *v, const char *event_id, const struct kw_expect_key *qk);
+/* Report the counts (one event per entry with repeats); all: forget every entry after. */
+void agg__flush(struct kw_agg *g, struct kw_output *o, struct kw_bpf *b, bool all);
+void agg__free(struct kw_agg *g);
+
+/* The envelope of the event being built: what framing, routing and metrics need besides the
+ * JSON (output.c sets it, transport.c and syslog.c read it). */
+struct kw_evmeta {
+	const char *kind, *action, *rule;
+	int severity;
+	const char *role, *verdict, *failed_check;
+	char id[48];
+	int64_t real_ns;
+};
+/* syslog.c: the RFC 5424 header (through "SD SP") for an event; returns its length. */
+size_t syslog__header(const struct kw_evmeta *m, const char *hostname, char *out, size_t room);
+int syslog__severity(const struct kw_evmeta *m);
+
+/* net.c: RFC 5425 (TLS) / RFC 6587 (octet-counted TCP) delivery from the spool */
+struct kw_net;
+struct kw_net_stats {
+	bool up;
+	uint64_t errors, connects, sent, confirmed, resent;
+	char last_error[256];
+};
+struct kw_net *net__open(const struct kw_opts *o, char *err, size_t errlen);
+/* The transport options without connecting or opening the spool (run -n). */
+int net__check(const struct kw_opts *o, char *err, size_t errlen);
+/* Queue one message (spooled first). prio decides what a full spool drops. */
+void net__send(struct kw_net *n, const char *msg, size_t len, enum kw_prio prio);
+/* Connect, handshake, send, confirm, reconnect: whatever is due; never blocks. */
+void net__pump(struct kw_net *n);
+int net__fd(const struct kw_net *n); /* the socket while connecting or up, else -1 */
+void net__stats(const struct kw_net *n, struct kw_net_stats *st);
+const struct kw_spool *net__spool(const struct kw_net *n);
+/* The drop report to send when delivery resumes: fills the JSON of the caller's choosing. */
+void net__set_drop_reporter(struct kw_net *n,
+			    size_t (*fn)(void *ctx, const uint64_t counts[KW_PRIO__N],
+					 int64_t first_ns, int64_t last_ns, char *out, size_t room),
+			    void *ctx);
+/* Try to deliver what is queued for up to ms milliseconds (shutdown). */
+void net__flush(struct kw_net *n, int ms);
+int net__chown(struct kw_net *n, uid_t uid, gid_t gid);
+void net__close(struct kw_net *n);
+
 /* output.c: ECS JSON lines */
 struct kw_output {
 	int fd;
+	const char *path;	 /* the output file, NULL for stdout and the network */
+	uint64_t size;		 /* of the output file */
+	long long max_bytes;	 /* rotate past this; 0 never */
+	int keep;		 /* rotated files kept */
+	int64_t last_rotation_s; /* unix time; 0 never */
+	struct kw_net *net;	 /* tcp:// or tls:// */
+	bool syslog;		 /* RFC 5424 around the JSON */
+	bool capture;		 /* build an event without emitting it (drop report) */
+	struct kw_evmeta m;	 /* of the event being built */
+	char last_id[48];	 /* of the last event emitted */
+	char *frame;		 /* header + JSON of one message */
+	size_t frame_cap;
+	struct {
+		const char *kind, *rule;
+		uint64_t n;
+	} counts[KW_METRICS_RULES]; /* events emitted by kind and rule (metrics) */
+	size_t ncounts;
 	struct json j;
 	char hostname[256];
 	char instance[24];
@@ -246,7 +447,13 @@ struct kw_output {
 	bool falco;	     /* --format falco */
 	const char *backend; /* the hook backend in use (keywatch.backend) */
 };
-int output__open(struct kw_output *o, const char *path, char *err, size_t errlen);
+int output__open(struct kw_output *o, const struct kw_opts *opts, char *err, size_t errlen);
+/* The output options alone (run -n): 0, or -1 with err. */
+int output__check(const struct kw_opts *opts, char *err, size_t errlen);
+/* SIGHUP: reopen the output file (after logrotate moved it). */
+int output__reopen(struct kw_output *o);
+/* Set the envelope of the next event: kind, action, severity; assigns its event.id. */
+void output__meta(struct kw_output *o, const char *kind, const char *action, int severity);
 void output__close(struct kw_output *o);
 void output__clock_sync(struct kw_output *o);
 void output__open_event(struct kw_output *o, const struct kw_decoded *d, const struct pki_file *f,
@@ -261,6 +468,10 @@ struct kw_counters {
 	uint64_t events, alerts, expected, lost, ringbuf_full, attempts_seen, fd_lookup_fail;
 	uint64_t updates, expected_quiet, tamper;
 	uint64_t learned, state_errors; /* digests learned; state file write failures */
+	uint64_t repeats;		/* opens summed into aggregates instead of reported */
+	uint64_t spool_records, spool_bytes, spool_max_bytes, dropped[KW_PRIO__N];
+	uint64_t delivery_errors, connects;
+	bool connected;
 };
 /* A watched file's mode, owner and links as the previous inventory saw them. */
 struct kw_posture {
@@ -280,6 +491,14 @@ void output__digest_learned(struct kw_output *o, const struct kw_decoded *d,
 /* Identity fields of an open event: process.hash, parent, container, kubernetes, placement. */
 void output__identity(struct json *j, const struct kw_decoded *d);
 void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t watched);
+/* n more opens summed by aggregate.c over an interval. */
+void output__aggregate(struct kw_output *o, const struct kw_agg_entry *x, uint64_t n,
+		       unsigned interval_s);
+/* process.args (Falco: proc.cmdline, proc.args) from /proc while the process lives. */
+#define KW_ARGS_MAX 8192
+void output__args(struct json *j, uint32_t tgid, uint64_t start_ns, bool falco);
+/* The event.id of the last event emitted. */
+const char *output__last_id(const struct kw_output *o);
 /* The component a process's comm claims while its executable is not one (NULL: no claim). */
 const char *output__comm_claim(const char *comm, const char *exe);
 bool output__is_write(const struct kw_event *e);
@@ -338,7 +557,10 @@ int loader__sync_watch(struct kw_bpf *b, const struct kw_watchtab *w, char *err,
 void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX]);
 int loader__activate(struct kw_bpf *b, char *err, size_t errlen);
 /* Expected (file, executable) pairs counted in the kernel instead of sent. */
-void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e);
+/* true: the key (into *out) is counted in the kernel from now on. */
+bool loader__quiet_add(struct kw_bpf *b, const struct kw_event *e, struct kw_expect_key *out);
+/* The opens the kernel counted under k since it was added; -1 when gone (LRU, cleared). */
+int64_t loader__quiet_count(struct kw_bpf *b, const struct kw_expect_key *k);
 void loader__quiet_clear(struct kw_bpf *b);
 /* Compare the kernel's maps and links with what the agent put there. Returns the number of
  * differences (0: intact). loader__restore puts them back. */

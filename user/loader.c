@@ -753,7 +753,7 @@ void loader__stats(struct kw_bpf *b, uint64_t out[KW_STAT__MAX])
 	}
 }
 
-void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e)
+bool loader__quiet_add(struct kw_bpf *b, const struct kw_event *e, struct kw_expect_key *out)
 {
 	struct kw_expect_key k = {
 		.file = e->file,
@@ -766,18 +766,30 @@ void loader__quiet_add(struct kw_bpf *b, const struct kw_event *e)
 		.cgroup_id = e->proc.cgroup_id,
 		.mntns = e->proc.mntns,
 	};
-	__u32 one = 1;
+	__u32 zero = 0;
 
 	if (!e->exe_dentry || !e->proc.exe.ino)
-		return;
+		return false;
 	/* The shadow copy bounds itself: past KW_QUIET_SHADOW keys, start both afresh. */
 	if (b->nquiet == KW_QUIET_SHADOW)
 		loader__quiet_clear(b);
 	if (!b->quiet && !(b->quiet = calloc(KW_QUIET_SHADOW, sizeof(*b->quiet))))
-		return;
+		return false;
 	b->quiet[b->nquiet++] = k;
 	b->quiet_sorted = false;
-	bpf_map_update_elem(bpf_map__fd(b->skel->maps.expected_quiet), &k, &one, BPF_ANY);
+	if (out)
+		*out = k;
+	return bpf_map_update_elem(bpf_map__fd(b->skel->maps.expected_quiet), &k, &zero, BPF_ANY) ==
+	       0;
+}
+
+int64_t loader__quiet_count(struct kw_bpf *b, const struct kw_expect_key *k)
+{
+	__u32 v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.expected_quiet), k, &v) < 0)
+		return -1;
+	return v;
 }
 
 static int key_cmp(const void *a, const void *b)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -37,26 +38,57 @@ void output__clock_sync(struct kw_output *o)
 	o->mono_to_real = ts(CLOCK_REALTIME) - ts(CLOCK_MONOTONIC);
 }
 
-int output__open(struct kw_output *o, const char *path, char *err, size_t errlen)
+static int open_file(const char *path, uint64_t *size, char *err, size_t errlen)
 {
+	struct stat st;
+	/* Never through a symlink an attacker planted; 0600 when created. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0) {
+		if (st.st_mode & 077)
+			log_warnx("%s: output file mode %04o is readable by others", path,
+				  st.st_mode & 07777);
+		*size = (uint64_t)st.st_size;
+	}
+	return fd;
+}
+
+static bool is_network(const char *path)
+{
+	return path && (!strncmp(path, "tls://", 6) || !strncmp(path, "tcp://", 6));
+}
+
+static size_t drop_report(void *ctx, const uint64_t counts[KW_PRIO__N], int64_t first_ns,
+			  int64_t last_ns, char *out, size_t room);
+
+int output__open(struct kw_output *o, const struct kw_opts *opts, char *err, size_t errlen)
+{
+	const char *path = opts->output;
 	unsigned char rnd[8];
 	size_t i;
 
 	memset(o, 0, sizeof(*o));
-	if (!path || !strcmp(path, "-")) {
+	o->fd = -1;
+	o->syslog = opts->syslog;
+	if (is_network(path)) {
+		o->net = net__open(opts, err, errlen);
+		if (!o->net)
+			return -1;
+		o->syslog = true; /* RFC 5425/6587 carry RFC 5424 messages */
+		net__set_drop_reporter(o->net, drop_report, o);
+	} else if (!path || !strcmp(path, "-")) {
 		o->fd = STDOUT_FILENO;
 	} else {
-		struct stat st;
-
-		/* Never through a symlink an attacker planted; 0600 when created. */
-		o->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (o->fd < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		o->fd = open_file(path, &o->size, err, errlen);
+		if (o->fd < 0)
 			return -1;
-		}
-		if (fstat(o->fd, &st) == 0 && (st.st_mode & 077))
-			log_warnx("%s: output file mode %04o is readable by others", path,
-				  st.st_mode & 07777);
+		o->path = path;
+		o->max_bytes = opts->output_max_bytes;
+		o->keep = opts->output_keep > 0 ? opts->output_keep : KW_OUTPUT_KEEP;
 	}
 	if (gethostname(o->hostname, sizeof(o->hostname) - 1) < 0)
 		snprintf(o->hostname, sizeof(o->hostname), "unknown");
@@ -69,29 +101,151 @@ int output__open(struct kw_output *o, const char *path, char *err, size_t errlen
 	return 0;
 }
 
+int output__check(const struct kw_opts *opts, char *err, size_t errlen)
+{
+	if (is_network(opts->output))
+		return net__check(opts, err, errlen);
+	if (opts->output && strstr(opts->output, "://")) {
+		snprintf(err, errlen,
+			 "--output %s: not a file, -, tls://HOST:PORT or tcp://HOST:PORT",
+			 opts->output);
+		return -1;
+	}
+	if (opts->tls_ca || opts->tls_cert || opts->tls_key || opts->tls_server_name) {
+		snprintf(err, errlen,
+			 "--tls-ca, --tls-cert, --tls-key, --tls-server-name: only with "
+			 "a tls:// output");
+		return -1;
+	}
+	return 0;
+}
+
+int output__reopen(struct kw_output *o)
+{
+	char err[PATH_MAX + 64];
+	uint64_t size = 0;
+	int fd;
+
+	if (!o->path)
+		return 0;
+	fd = open_file(o->path, &size, err, sizeof(err));
+	if (fd < 0) {
+		log_warnx("reopen: %s (still writing to the file open before)", err);
+		return -1;
+	}
+	close(o->fd);
+	o->fd = fd;
+	o->size = size;
+	return 0;
+}
+
+/* path → path.1 → ... → path.keep (the oldest goes), then a new path. A failure keeps writing
+ * to the current file: rotation never costs an event. */
+static void rotate(struct kw_output *o)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int i;
+
+	for (i = o->keep - 1; i >= 0; i--) {
+		if (i)
+			snprintf(from, sizeof(from), "%s.%d", o->path, i);
+		else
+			snprintf(from, sizeof(from), "%s", o->path);
+		snprintf(to, sizeof(to), "%s.%d", o->path, i + 1);
+		if (rename(from, to) < 0 && errno != ENOENT) {
+			log_warn("rotate %s to %s", from, to);
+			o->max_bytes = 0; /* don't retry on every event */
+			return;
+		}
+	}
+	if (output__reopen(o) == 0)
+		o->last_rotation_s = (int64_t)time(NULL);
+}
+
 void output__close(struct kw_output *o)
 {
+	if (o->net) {
+		net__flush(o->net, 3000);
+		net__close(o->net);
+		o->net = NULL;
+	}
 	if (o->fd > STDERR_FILENO)
 		close(o->fd);
 	o->fd = -1;
+	free(o->frame);
+	o->frame = NULL;
 	json__free(&o->j);
 }
 
-int output__emit(struct kw_output *o)
+void output__meta(struct kw_output *o, const char *kind, const char *action, int severity)
+{
+	memset(&o->m, 0, sizeof(o->m));
+	o->m.kind = kind;
+	o->m.action = action;
+	o->m.severity = severity;
+	o->m.real_ns = ts(CLOCK_REALTIME);
+	snprintf(o->m.id, sizeof(o->m.id), "%s-%llu", o->instance, (unsigned long long)++o->seq);
+}
+
+static enum kw_prio prio_of(const struct kw_evmeta *m)
+{
+	if (m->kind && !strcmp(m->kind, "alert"))
+		return KW_PRIO_ALERT;
+	if ((m->kind && !strcmp(m->kind, "event")) ||
+	    (m->action && !strcmp(m->action, "heartbeat")))
+		return KW_PRIO_LOW;
+	return KW_PRIO_STATE;
+}
+
+static void count(struct kw_output *o)
+{
+	const char *kind = o->m.kind ? o->m.kind : "state";
+	const char *rule = o->m.rule ? o->m.rule : o->m.action ? o->m.action : "";
+	size_t i;
+
+	for (i = 0; i < o->ncounts; i++)
+		if (!strcmp(o->counts[i].kind, kind) && !strcmp(o->counts[i].rule, rule)) {
+			o->counts[i].n++;
+			return;
+		}
+	if (o->ncounts == KW_METRICS_RULES)
+		return;
+	o->counts[o->ncounts].kind = kind; /* string literals and rule names of the policy */
+	o->counts[o->ncounts].rule = rule;
+	o->counts[o->ncounts++].n = 1;
+}
+
+/* The syslog header and the JSON in o->frame. */
+static int build_frame(struct kw_output *o, size_t *len)
+{
+	char hdr[2048];
+	size_t hl = syslog__header(&o->m, o->hostname, hdr, sizeof(hdr));
+
+	if (o->frame_cap < hl + o->j.len + 1) {
+		char *f = realloc(o->frame, hl + o->j.len + 1);
+
+		if (!f)
+			return -1;
+		o->frame = f;
+		o->frame_cap = hl + o->j.len + 1;
+	}
+	memcpy(o->frame, hdr, hl);
+	memcpy(o->frame + hl, o->j.buf, o->j.len);
+	*len = hl + o->j.len;
+	return 0;
+}
+
+static int write_line(struct kw_output *o, const char *buf, size_t len)
 {
 	size_t off = 0;
 
-	if (o->j.err) {
-		o->write_errors++;
-		log_warnx("event dropped: JSON buffer error");
-		json__reset(&o->j);
-		return -1;
-	}
+	if (o->path && o->max_bytes > 0 && o->size > 0 &&
+	    o->size + len + 1 > (uint64_t)o->max_bytes)
+		rotate(o);
 	/* Line and newline in one writev: an O_APPEND file never sees a torn line. */
-	while (off < o->j.len + 1) {
+	while (off < len + 1) {
 		struct iovec iov[2] = {
-			{ .iov_base = o->j.buf + off,
-			  .iov_len = off < o->j.len ? o->j.len - off : 0 },
+			{ .iov_base = (char *)buf + off, .iov_len = off < len ? len - off : 0 },
 			{ .iov_base = "\n", .iov_len = 1 },
 		};
 		ssize_t n = writev(o->fd, iov, 2);
@@ -101,13 +255,46 @@ int output__emit(struct kw_output *o)
 		if (n < 0) {
 			o->write_errors++;
 			log_warn("write event");
-			json__reset(&o->j);
 			return -1;
 		}
 		off += (size_t)n;
+		o->size += (uint64_t)n;
+	}
+	return 0;
+}
+
+int output__emit(struct kw_output *o)
+{
+	enum kw_prio prio = prio_of(&o->m);
+	size_t len = 0;
+	int r = 0;
+
+	if (o->capture)
+		return 0; /* drop_report takes the JSON as it is */
+	if (o->j.err) {
+		o->write_errors++;
+		log_warnx("event dropped: JSON buffer error");
+		json__reset(&o->j);
+		memset(&o->m, 0, sizeof(o->m));
+		return -1;
+	}
+	count(o);
+	memcpy(o->last_id, o->m.id, sizeof(o->last_id));
+	if (o->syslog && build_frame(o, &len) < 0) {
+		o->write_errors++;
+		log_warnx("event dropped: out of memory");
+		r = -1;
+	} else if (o->net) {
+		json__reset(&o->j);
+		memset(&o->m, 0, sizeof(o->m));
+		net__send(o->net, o->frame, len, prio); /* may build a drop report in o->j */
+		return 0;
+	} else {
+		r = o->syslog ? write_line(o, o->frame, len) : write_line(o, o->j.buf, o->j.len);
 	}
 	json__reset(&o->j);
-	return 0;
+	memset(&o->m, 0, sizeof(o->m));
+	return r;
 }
 
 static void put_time(struct json *j, const char *key, int64_t real_ns)
@@ -128,17 +315,18 @@ static void head(struct kw_output *o, int64_t real_ns, const char *kind, const c
 		 int severity, const char *outcome, const char *file_type)
 {
 	struct json *j = &o->j;
-	char id[48];
 
+	if (!o->m.id[0])
+		output__meta(o, kind, action, severity);
+	o->m.real_ns = real_ns;
 	json__reset(j);
 	json__obj_begin(j, NULL);
 	put_time(j, "@timestamp", real_ns);
-	snprintf(id, sizeof(id), "%s-%llu", o->instance, (unsigned long long)++o->seq);
 	json__obj_begin(j, "event");
 	json__str(j, "kind", kind);
 	json__str(j, "action", action);
 	json__str(j, "module", "keywatch");
-	json__str(j, "id", id);
+	json__str(j, "id", o->m.id);
 	json__int(j, "severity", severity);
 	if (outcome)
 		json__str(j, "outcome", outcome);
@@ -163,8 +351,11 @@ static void head(struct kw_output *o, int64_t real_ns, const char *kind, const c
 }
 
 /* The human message and the rule that fired: every alert has both. */
-static void put_message_rule(struct json *j, const char *msg, const char *rule)
+static void put_message_rule(struct kw_output *o, const char *msg, const char *rule)
 {
+	struct json *j = &o->j;
+
+	o->m.rule = rule;
 	json__str(j, "message", msg);
 	json__obj_begin(j, "rule");
 	json__str(j, "name", rule);
@@ -229,6 +420,7 @@ void output__digest_learned(struct kw_output *o, const struct kw_decoded *d,
 			 "digest of %s learned on first sight of %s in its placement (%s): %.12s…",
 			 r->binary, r->component, pki__placement_name(r->placement), h);
 	}
+	output__meta(o, "state", "watch-updated", 0);
 	if (o->falco) {
 		falco__begin(o, ts(CLOCK_REALTIME), "keywatch digest learned", 0, msg, false);
 		json__str(j, "keywatch.component", r->component);
@@ -316,6 +508,8 @@ void output__posture(struct kw_output *o, const struct kw_posture *was, const st
 		snprintf(msg + off, sizeof(msg) - off, " links %u → %u%s", (unsigned)b->st_nlink,
 			 (unsigned)now->st_nlink,
 			 now->st_nlink > b->st_nlink ? " (a hard link was made elsewhere)" : "");
+	output__meta(o, "alert", "key-posture-changed", sev);
+	o->m.role = was->role;
 	if (o->falco) {
 		falco__begin(o, ts(CLOCK_REALTIME), rule, sev, msg, true);
 		json__str(j, "fd.name", was->path);
@@ -331,7 +525,7 @@ void output__posture(struct kw_output *o, const struct kw_posture *was, const st
 		return;
 	}
 	head(o, ts(CLOCK_REALTIME), "alert", "key-posture-changed", sev, NULL, "change");
-	put_message_rule(j, msg, rule);
+	put_message_rule(o, msg, rule);
 	json__obj_begin(j, "file");
 	json__str(j, "path", was->path);
 	put_id(j, "inode", b->st_ino);
@@ -513,13 +707,17 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 			 fpath, role, d->exe[0] ? d->exe : comm, p->tgid, p->uid, v->reason);
 	if (write && !attempt && !v->expected)
 		sev = PKI_SEV_CRITICAL;
+	output__meta(o, kind, action, sev);
+	o->m.role = role;
+	o->m.verdict = attempt || linked ? NULL : v->expected ? "expected" : "unexpected";
+	o->m.failed_check = v->failed_check;
 	if (o->falco) {
 		falco__open_event(o, d, f, v, rule, sev, msg);
 		return;
 	}
 	head(o, (int64_t)e->ktime_ns + o->mono_to_real, kind, action, sev,
 	     attempt ? "failure" : "success", linked ? "change" : "access");
-	put_message_rule(j, msg, rule);
+	put_message_rule(o, msg, rule);
 
 	json__obj_begin(j, "file");
 	json__str(j, "path", fpath);
@@ -551,6 +749,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	json__obj_end(j);
 	json__strn(j, "name", comm, strnlen(comm, KW_COMM_LEN));
 	json__str(j, "executable", d->exe[0] ? d->exe : NULL);
+	output__args(j, p->tgid, p->start_ns, false);
 	put_time(j, "start", (int64_t)p->start_ns + o->mono_to_real);
 	if (d->id.has_sha256) {
 		char h[65];
@@ -682,6 +881,7 @@ void output__watch_started(struct kw_output *o, const struct kw_watchtab *w, con
 
 	snprintf(msg, sizeof(msg), "keywatch watching %zu files with the %s backend", inv->n,
 		 backend);
+	output__meta(o, "state", "watch-started", 0);
 	if (o->falco) {
 		falco__begin(o, ts(CLOCK_REALTIME), "keywatch watch started", 0, msg, false);
 		json__uint(j, "keywatch.watched", watch__count(w));
@@ -737,6 +937,7 @@ void output__watch_updated(struct kw_output *o, const struct kw_watchtab *w)
 	char msg[256];
 	size_t i;
 
+	output__meta(o, "state", "watch-updated", 0);
 	head(o, ts(CLOCK_REALTIME), "state", "watch-updated", 0, NULL, NULL);
 	snprintf(msg, sizeof(msg),
 		 "watch set changed: %zu added, %zu removed, %zu changed; "
@@ -761,6 +962,7 @@ void output__config_invalid(struct kw_output *o, const char *why)
 {
 	struct json *j = &o->j;
 
+	output__meta(o, "alert", "config-invalid", PKI_SEV_HIGH);
 	if (o->falco) {
 		falco__begin(o, ts(CLOCK_REALTIME), "keywatch configuration invalid", PKI_SEV_HIGH,
 			     "the new configuration is invalid; the previous one stays in force",
@@ -788,6 +990,7 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 		 "%llu open events could not be delivered by the kernel; watched keys may have "
 		 "been opened unobserved in this window",
 		 (unsigned long long)lost);
+	output__meta(o, "alert", "events-lost", PKI_SEV_HIGH);
 	if (o->falco) {
 		falco__begin(o, ts(CLOCK_REALTIME), RULE_LOST, PKI_SEV_HIGH, msg, false);
 		json__uint(j, "keywatch.lost", lost);
@@ -797,7 +1000,7 @@ void output__events_lost(struct kw_output *o, uint64_t lost, uint64_t since_ns, 
 		return;
 	}
 	head(o, ts(CLOCK_REALTIME), "alert", "events-lost", PKI_SEV_HIGH, NULL, NULL);
-	put_message_rule(j, msg, RULE_LOST);
+	put_message_rule(o, msg, RULE_LOST);
 	json__obj_begin(j, "keywatch");
 	json__uint(j, "lost", lost);
 	json__obj_begin(j, "window");
@@ -833,6 +1036,7 @@ void output__tamper(struct kw_output *o, const struct kw_tamper *t, const char *
 	struct json *j = &o->j;
 	size_t i;
 
+	output__meta(o, "alert", "bpf-state-tampered", PKI_SEV_CRITICAL);
 	if (o->falco)
 		falco__begin(o, ts(CLOCK_REALTIME), "keywatch kernel state tampered",
 			     PKI_SEV_CRITICAL, msg, false);
@@ -864,6 +1068,7 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 {
 	struct json *j = &o->j;
 
+	output__meta(o, "state", "heartbeat", 0);
 	if (o->falco) {
 		falco__begin(o, ts(CLOCK_REALTIME), "keywatch heartbeat", 0, "keywatch alive",
 			     false);
@@ -871,6 +1076,11 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 		json__uint(j, "keywatch.events", c->events);
 		json__uint(j, "keywatch.alerts", c->alerts);
 		json__uint(j, "keywatch.lost", c->lost);
+		json__uint(j, "keywatch.repeats_aggregated", c->repeats);
+		if (o->net) {
+			json__uint(j, "keywatch.spool_records", c->spool_records);
+			json__uint(j, "keywatch.delivery_errors", c->delivery_errors);
+		}
 		falco__end(o, "heartbeat");
 		return;
 	}
@@ -891,6 +1101,210 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 	json__uint(j, "digests_learned", c->learned);
 	json__uint(j, "state_write_errors", c->state_errors);
 	json__uint(j, "write_errors", o->write_errors);
+	json__uint(j, "repeats_aggregated", c->repeats);
+	if (o->net) {
+		json__uint(j, "spool_records", c->spool_records);
+		json__uint(j, "spool_bytes", c->spool_bytes);
+		json__uint(j, "spool_dropped_alerts", c->dropped[KW_PRIO_ALERT]);
+		json__uint(j, "spool_dropped_state", c->dropped[KW_PRIO_STATE]);
+		json__uint(j, "spool_dropped_low", c->dropped[KW_PRIO_LOW]);
+		json__uint(j, "delivery_errors", c->delivery_errors);
+		json__uint(j, "collector_connections", c->connects);
+		json__bool(j, "collector_connected", c->connected);
+	}
+	json__obj_end(j);
+	json__obj_end(j);
+	json__obj_end(j);
+	output__emit(o);
+}
+
+/*
+ * The spool was full and dropped messages: an alert, sent first once delivery resumes (net.c),
+ * naming how many of each class and when. It is built here, in the output's format, and taken
+ * as it is instead of emitted.
+ */
+static size_t drop_report(void *ctx, const uint64_t counts[KW_PRIO__N], int64_t first_ns,
+			  int64_t last_ns, char *out, size_t room)
+{
+	static const char rule[] = "keywatch events dropped before delivery";
+	struct kw_output *o = ctx;
+	struct json *j = &o->j;
+	char msg[512];
+	size_t len = 0;
+
+	snprintf(msg, sizeof(msg),
+		 "the spool was full while the collector was unreachable or slow: %llu alerts, "
+		 "%llu state events and %llu expected reads or heartbeats were dropped undelivered",
+		 (unsigned long long)counts[KW_PRIO_ALERT],
+		 (unsigned long long)counts[KW_PRIO_STATE],
+		 (unsigned long long)counts[KW_PRIO_LOW]);
+	output__meta(o, "alert", "events-dropped", PKI_SEV_HIGH);
+	o->capture = true;
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), rule, PKI_SEV_HIGH, msg, false);
+		json__uint(j, "keywatch.dropped.alerts", counts[KW_PRIO_ALERT]);
+		json__uint(j, "keywatch.dropped.state", counts[KW_PRIO_STATE]);
+		json__uint(j, "keywatch.dropped.low", counts[KW_PRIO_LOW]);
+		json__int(j, "keywatch.window_start", first_ns);
+		json__int(j, "keywatch.window_end", last_ns);
+		falco__end(o, "events-dropped");
+	} else {
+		head(o, ts(CLOCK_REALTIME), "alert", "events-dropped", PKI_SEV_HIGH, NULL, NULL);
+		put_message_rule(o, msg, rule);
+		json__obj_begin(j, "keywatch");
+		json__obj_begin(j, "dropped");
+		json__uint(j, "alerts", counts[KW_PRIO_ALERT]);
+		json__uint(j, "state", counts[KW_PRIO_STATE]);
+		json__uint(j, "expected_and_heartbeats", counts[KW_PRIO_LOW]);
+		json__obj_end(j);
+		put_time(j, "window_start", first_ns);
+		put_time(j, "window_end", last_ns);
+		json__obj_end(j);
+		json__obj_end(j);
+	}
+	o->capture = false;
+	if (!j->err) {
+		count(o);
+		len = syslog__header(&o->m, o->hostname, out, room);
+		if (len + j->len <= room) {
+			memcpy(out + len, j->buf, j->len);
+			len += j->len;
+		} else {
+			len = 0;
+		}
+	}
+	json__reset(j);
+	memset(&o->m, 0, sizeof(o->m));
+	return len;
+}
+
+/*
+ * The process's arguments from /proc while it lives (ECS process.args and args_count, or Falco's
+ * proc.cmdline and proc.args): at most KW_ARGS_MAX bytes and 64 arguments, each escaped like
+ * any other string.
+ */
+void output__args(struct json *j, uint32_t tgid, uint64_t start_ns, bool falco)
+{
+	char path[64], buf[KW_ARGS_MAX + 1], *s;
+	ssize_t n;
+	size_t off, argc = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, KW_ARGS_MAX);
+	close(fd);
+	/* Informational: the verdict never uses them. A pid reused between the open and this
+	 * read would show another process's arguments; the window is the agent's latency. */
+	(void)start_ns;
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	if (buf[n - 1] != 0)
+		buf[n++] = 0; /* truncated: the last argument ends here */
+	if (falco) {
+		char line[KW_ARGS_MAX + 1];
+
+		for (off = 0; off < (size_t)n - 1; off++)
+			line[off] = buf[off] ? buf[off] : ' ';
+		line[off] = 0;
+		json__strn(j, "proc.cmdline", line, off);
+		json__arr_begin(j, "proc.args");
+	} else {
+		json__arr_begin(j, "args");
+	}
+	for (s = buf, off = 0; off < (size_t)n && argc < 64; argc++) {
+		size_t l = strnlen(s, (size_t)n - off);
+
+		json__strn(j, NULL, s, l);
+		off += l + 1;
+		s = buf + off;
+	}
+	json__arr_end(j);
+	if (!falco)
+		json__uint(j, "args_count", argc);
+}
+
+const char *output__last_id(const struct kw_output *o)
+{
+	return o->last_id;
+}
+
+/* The opens aggregate.c summed after the first (reported on its own, first_event_id). */
+void output__aggregate(struct kw_output *o, const struct kw_agg_entry *x, uint64_t n,
+		       unsigned interval_s)
+{
+	const char *rule = !x->alert	  ? RULE_EXPECTED
+			   : x->attempt	  ? RULE_ATTEMPT
+			   : x->key.write ? RULE_WRITE
+					  : RULE_UNEXPECTED;
+	const char *action = x->attempt ? "key-open-attempt" : "key-open";
+	const char *who = x->exe[0] ? x->exe : x->comm;
+	struct json *j = &o->j;
+	char msg[2 * PATH_MAX + 256];
+
+	snprintf(msg, sizeof(msg), "%llu more %s of %s (%s) by %s (pid %u, uid %u) in %u s%s%s",
+		 (unsigned long long)n,
+		 x->attempt ? "denied opens"
+		 : x->alert ? "unexpected opens"
+			    : "expected reads",
+		 x->path[0] ? x->path : "a watched key", x->role, who, x->pid, x->uid, interval_s,
+		 x->alert ? "; first reported as " : "", x->alert ? x->first_id : "");
+	output__meta(o, x->alert ? "alert" : "event", action, x->severity);
+	o->m.role = x->role;
+	o->m.verdict = x->attempt ? NULL : x->alert ? "unexpected" : "expected";
+	o->m.failed_check = x->failed_check[0] ? x->failed_check : NULL;
+	if (o->falco) {
+		falco__begin(o, ts(CLOCK_REALTIME), rule, x->severity, msg, x->alert);
+		json__int(j, "proc.pid", x->pid);
+		json__str(j, "proc.name", x->comm);
+		json__str(j, "proc.exepath", x->exe[0] ? x->exe : NULL);
+		json__int(j, "user.uid", x->uid);
+		json__str(j, "fd.name", x->path);
+		json__str(j, "keywatch.key.role", x->role);
+		json__str(j, "keywatch.verdict", o->m.verdict);
+		json__uint(j, "keywatch.aggregate.count", n);
+		json__int(j, "keywatch.aggregate.first", (int64_t)x->first_ns);
+		json__int(j, "keywatch.aggregate.last", (int64_t)x->last_ns);
+		json__str(j, "keywatch.aggregate.first_event_id", x->first_id);
+		falco__end(o, action);
+		return;
+	}
+	head(o, ts(CLOCK_REALTIME), o->m.kind, action, x->severity,
+	     x->attempt ? "failure" : "success", "access");
+	put_message_rule(o, msg, rule);
+	json__obj_begin(j, "file");
+	json__str(j, "path", x->path);
+	put_id(j, "inode", x->ino);
+	json__obj_end(j);
+	json__obj_begin(j, "process");
+	json__int(j, "pid", x->pid);
+	json__str(j, "name", x->comm);
+	json__str(j, "executable", x->exe[0] ? x->exe : NULL);
+	json__obj_end(j);
+	json__obj_begin(j, "user");
+	put_id(j, "id", x->uid);
+	json__obj_end(j);
+	json__obj_begin(j, "keywatch");
+	if (o->m.verdict)
+		json__str(j, "verdict", o->m.verdict);
+	if (x->component[0])
+		json__str(j, "component", x->component);
+	if (x->failed_check[0])
+		json__str(j, "failed_check", x->failed_check);
+	json__obj_begin(j, "key");
+	json__str(j, "role", x->role);
+	json__obj_end(j);
+	json__obj_begin(j, "aggregate");
+	json__uint(j, "count", n);
+	json__uint(j, "interval_s", interval_s);
+	if (x->first_ns)
+		put_time(j, "first", (int64_t)x->first_ns);
+	if (x->last_ns)
+		put_time(j, "last", (int64_t)x->last_ns);
+	json__str(j, "first_event_id", x->first_id);
 	json__obj_end(j);
 	json__obj_end(j);
 	json__obj_end(j);

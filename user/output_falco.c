@@ -39,6 +39,10 @@ void falco__begin(struct kw_output *o, int64_t real_ns, const char *rule, int se
 {
 	struct json *j = &o->j;
 
+	if (!o->m.id[0])
+		output__meta(o, severity ? "alert" : "state", "", severity);
+	o->m.real_ns = real_ns;
+	o->m.rule = rule;
 	json__reset(j);
 	json__obj_begin(j, NULL);
 	put_time(j, real_ns);
@@ -62,11 +66,11 @@ void falco__begin(struct kw_output *o, int64_t real_ns, const char *rule, int se
 void falco__end(struct kw_output *o, const char *action)
 {
 	struct json *j = &o->j;
-	char id[48];
 
-	snprintf(id, sizeof(id), "%s-%llu", o->instance, (unsigned long long)++o->seq);
+	if (!o->m.action || !*o->m.action)
+		o->m.action = action;
 	json__str(j, "keywatch.action", action);
-	json__str(j, "keywatch.event_id", id);
+	json__str(j, "keywatch.event_id", o->m.id);
 	json__str(j, "keywatch.version", KW_VERSION);
 	json__obj_end(j);
 	json__obj_end(j);
@@ -94,6 +98,7 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 	json__int(j, "proc.ppid", p->ppid);
 	json__strn(j, "proc.name", p->comm, strnlen(p->comm, KW_COMM_LEN));
 	json__str(j, "proc.exepath", d->exe[0] ? d->exe : NULL);
+	output__args(j, p->tgid, p->start_ns, true);
 	json__int(j, "user.uid", p->uid);
 	json__int(j, "group.gid", p->gid);
 	/* Falco's container.id is the 12-character short id, or "host". */

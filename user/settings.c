@@ -44,9 +44,23 @@ int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t
 	TAKE(KW_OPT_STATE, state, st->state);
 	if (!(o->from_flags & KW_OPT_BACKEND) && st->backend)
 		settings__backend(st->backend, &o->backend); /* checked by the parser */
-#undef TAKE
 	if (!(o->from_flags & KW_OPT_FORMAT) && st->format)
-		o->falco = !strcmp(st->format, "falco");
+		settings__format(st->format, o); /* checked by the parser */
+	TAKE(KW_OPT_TLS_CA, tls_ca, st->tls_ca);
+	TAKE(KW_OPT_TLS_CERT, tls_cert, st->tls_cert);
+	TAKE(KW_OPT_TLS_KEY, tls_key, st->tls_key);
+	TAKE(KW_OPT_TLS_NAME, tls_server_name, st->tls_server_name);
+	TAKE(KW_OPT_SPOOL, spool, st->spool);
+	TAKE(KW_OPT_METRICS, metrics, st->metrics);
+	if (!(o->from_flags & KW_OPT_OUTPUT_MAX) && st->output_max_bytes >= 0)
+		o->output_max_bytes = st->output_max_bytes;
+	if (!(o->from_flags & KW_OPT_SPOOL_MAX) && st->spool_max_bytes > 0)
+		o->spool_max_bytes = st->spool_max_bytes;
+	if (!(o->from_flags & KW_OPT_OUTPUT_KEEP) && st->output_keep > 0)
+		o->output_keep = st->output_keep;
+	if (!(o->from_flags & KW_OPT_AGGREGATE) && st->aggregate > 0)
+		o->aggregate_s = st->aggregate;
+#undef TAKE
 	if (!(o->from_flags & KW_OPT_WATCH) && st->nwatch) {
 		for (i = 0; i < st->nwatch && i < KW_MAX_WATCH_ARGS; i++)
 			o->watch[i] = st->watch[i];
@@ -60,6 +74,15 @@ int settings__load(struct kw_opts *o, struct pki_settings *st, char *err, size_t
 		o->heartbeat_s = st->heartbeat;
 	if (!(o->from_flags & KW_OPT_RINGBUF) && st->ringbuf_bytes)
 		o->ringbuf_bytes = (unsigned int)st->ringbuf_bytes;
+	return 0;
+}
+
+int settings__format(const char *s, struct kw_opts *o)
+{
+	if (strcmp(s, "ecs") && strcmp(s, "falco") && strcmp(s, "syslog"))
+		return -1;
+	o->falco = !strcmp(s, "falco");
+	o->syslog = !strcmp(s, "syslog");
 	return 0;
 }
 
@@ -83,9 +106,16 @@ static bool same_str(const char *a, const char *b)
 
 int settings__restart_only(const struct kw_opts *a, const struct kw_opts *b, const char **which)
 {
-	*which = !same_str(a->root, b->root)		    ? "root"
-		 : !same_str(a->output, b->output)	    ? "output"
-		 : a->falco != b->falco			    ? "format"
+	*which = !same_str(a->root, b->root)			  ? "root"
+		 : !same_str(a->output, b->output)		  ? "output"
+		 : a->falco != b->falco || a->syslog != b->syslog ? "format"
+		 : !same_str(a->tls_ca, b->tls_ca) || !same_str(a->tls_cert, b->tls_cert) ||
+				 !same_str(a->tls_key, b->tls_key) ||
+				 !same_str(a->tls_server_name, b->tls_server_name)
+			 ? "tls-*"
+		 : !same_str(a->spool, b->spool) || a->spool_max_bytes != b->spool_max_bytes
+			 ? "spool"
+		 : !same_str(a->metrics, b->metrics)	    ? "metrics"
 		 : !same_str(a->pin_dir, b->pin_dir)	    ? "pin-dir"
 		 : !same_str(a->user, b->user)		    ? "user"
 		 : !same_str(a->state, b->state)	    ? "state"

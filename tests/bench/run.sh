@@ -430,7 +430,9 @@ mon_start() {
 	keywatch)
 		audit_quiet
 		t0=$(date +%s%N)
-		"$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" --output "$MON_OUT" --heartbeat 0 2>"$MON_OUT.err" &
+		# Repeats summed every second (issue 5): the watched loop is one alert + counted repeats.
+		"$KEYWATCH" run --state "$WORK/learned-digests" --root "$ROOT" --output "$MON_OUT" --heartbeat 0 \
+			--aggregate 1 2>"$MON_OUT.err" &
 		MON_PID=$!
 		if ! wait_line "$MON_OUT" '"action":"watch-started"' 10; then
 			MON_ERR="no watch-started within 10 s: $(tail -n2 "$MON_OUT.err" | tr '\n' ' ')"
@@ -557,7 +559,7 @@ out_size() { stat -c %s "$MON_OUT" 2>/dev/null || echo 0; }
 settle() {
 	local a b i
 	[ -n "$MON_PID" ] || return 0
-	[ "$MON_CFG" = keywatch ] && sleep 0.3
+	[ "$MON_CFG" = keywatch ] && sleep 1.2 # past the next one-second aggregate
 	a=$(out_size)
 	for i in $(seq 1 40); do
 		sleep 0.2
@@ -629,7 +631,8 @@ watched_count() {
 	keywatch)
 		jq -rn --argjson pid "$pid" '
 			reduce inputs as $e ({k: 0, l: 0, o: 0};
-				if $e.event.action == "key-open" and $e.process.pid == $pid then .k += 1
+				if $e.event.action == "key-open" and $e.process.pid == $pid then
+					.k += ($e.keywatch.aggregate.count // 1)
 				elif $e.event.action == "key-open" then .o += 1
 				elif $e.event.action == "events-lost" then .l += ($e.keywatch.lost // 0)
 				else . end) | "\(.k) \(.l) \(.o)"' "$seg" 2>/dev/null

@@ -31,6 +31,8 @@ agent_start() {
 	rm -f "$out"
 	# Learned digests in the test's own state file, unless the test names one.
 	case " $* " in *" --state "*) ;; *) set -- --state "$WORK/learned-digests" "$@" ;; esac
+	# Repeats summed every second (the default minute is too long for a test to wait).
+	case " $* " in *" --aggregate "*) ;; *) set -- --aggregate 1 "$@" ;; esac
 	"$KEYWATCH" run --output "$out" "$@" 2>"$out.err" &
 	AGENT_PID=$!
 	local i
@@ -99,6 +101,13 @@ wait_event() {
 # wait_action FILE ACTION — the first event with that event.action within 6 s.
 wait_action() {
 	wait_first "$1" 60 --arg a "$2" 'select(.event.action == $a)'
+}
+
+# opens_of FILE PID [ACTION] — the opens a process made as reported: its events plus the
+# repeats summed into aggregates (issue 5: one alert, then counted repeats).
+opens_of() {
+	jq -s --argjson p "$2" --arg a "${3:-key-open}" '[.[] | select(.process.pid == $p and
+		.event.action == $a) | (.keywatch.aggregate.count // 1)] | add // 0' "$1"
 }
 
 # expect NAME JSON JQ-FILTER... — every filter must be true on the event.

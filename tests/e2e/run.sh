@@ -304,7 +304,7 @@ if agent_start "$OUT3" --root "$NODE" --heartbeat 0 --ringbuf-bytes 4096; then
 		sleep 0.1
 	done
 	agent_stop
-	got=$(jq -c --argjson p "$pid" 'select(.process.pid == $p and .event.action == "key-open")' "$OUT3" | wc -l)
+	got=$(opens_of "$OUT3" "$pid")
 	lost=$(jq -s '[.[] | select(.event.action == "events-lost") | .keywatch.lost] | add // 0' "$OUT3")
 	ev=$(jq -c 'select(.event.action == "events-lost")' "$OUT3" | head -n1)
 	expect "events-lost alert names the count and window" "$ev" '.event.kind == "alert"' \
@@ -313,7 +313,7 @@ if agent_start "$OUT3" --root "$NODE" --heartbeat 0 --ringbuf-bytes 4096; then
 	# The kernel sends a process's exe path once; repeats reuse the agent's copy.
 	wrong=$(jq -c --argjson p "$pid" --arg x "$TRIG_EXE" \
 		'select(.process.pid == $p and .event.action == "key-open" and .process.executable != $x)' "$OUT3" | wc -l)
-	[ "$wrong" = 0 ] && [ "$got" -ge 2 ] && ok "repeat events of one process keep its executable ($got events)" ||
+	[ "$wrong" = 0 ] && [ "$got" -ge 2 ] && ok "repeat events of one process keep its executable ($got opens)" ||
 		not_ok "repeat events keep the executable" "$wrong of $got wrong"
 	[ $((got + lost)) = 300 ] && [ "$lost" -gt 0 ] &&
 		ok "every open accounted for: $got delivered + $lost lost = 300" ||
@@ -355,7 +355,7 @@ if agent_start "$OUT5" --root "$NODE" --heartbeat 0 --format falco; then
 else
 	not_ok "agent with --format falco starts" "see above"
 fi
-"$KEYWATCH" run --format syslog -n >/dev/null 2>&1
+"$KEYWATCH" run --format bogus -n >/dev/null 2>&1
 [ $? = 2 ] && ok "--format with an unknown value → exit 2" || not_ok "--format bogus" "exit not 2"
 
 # ---------------------------------------------------------------- without --log-expected

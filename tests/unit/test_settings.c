@@ -19,20 +19,20 @@
 
 #define NAME "k.yaml"
 
-static const char full[] = "# keywatch agent settings\n"	  /* 1 */
-			   "root: /host\n"			  /* 2 */
-			   "policy: /etc/keywatch/policy.yaml\n"  /* 3 */
-			   "output: /var/log/keywatch/e.json\n"	  /* 4 */
-			   "format: falco\n"			  /* 5 */
-			   "watch:\n"				  /* 6 */
-			   "  - /srv/a.key\n"			  /* 7 */
-			   "  - /srv/b.key\n"			  /* 8 */
-			   "log-expected: true\n"		  /* 9 */
-			   "heartbeat: 30\n"			  /* 10 */
-			   "ringbuf-bytes: 2097152\n"		  /* 11 */
-			   "pin-dir: /sys/fs/bpf/keywatch\n"	  /* 12 */
-			   "user: \"65532\"\n"			  /* 13 */
-			   "keep-privileges: false\n";		  /* 14 */
+static const char full[] = "# keywatch agent settings\n"	 /* 1 */
+			   "root: /host\n"			 /* 2 */
+			   "policy: /etc/keywatch/policy.yaml\n" /* 3 */
+			   "output: /var/log/keywatch/e.json\n"	 /* 4 */
+			   "format: falco\n"			 /* 5 */
+			   "watch:\n"				 /* 6 */
+			   "  - /srv/a.key\n"			 /* 7 */
+			   "  - /srv/b.key\n"			 /* 8 */
+			   "log-expected: true\n"		 /* 9 */
+			   "heartbeat: 30\n"			 /* 10 */
+			   "ringbuf-bytes: 2097152\n"		 /* 11 */
+			   "pin-dir: /sys/fs/bpf/keywatch\n"	 /* 12 */
+			   "user: \"65532\"\n"			 /* 13 */
+			   "keep-privileges: false\n";		 /* 14 */
 
 static int parse(const char *text, struct pki_settings *st, char *err, size_t errlen)
 {
@@ -99,8 +99,11 @@ static void test_errors(void **state)
 	} cases[] = {
 		{ "root: /host\nheartbeet: 5\n",
 		  "k.yaml:2:1: unknown key 'heartbeet' at the top level (expected: root, policy, "
-		  "output, format, watch, log-expected, heartbeat, ringbuf-bytes, pin-dir, user, state, backend, "
-		  "keep-privileges)" },
+		  "output, output-max-bytes, output-keep, tls-ca, tls-cert, tls-key, "
+		  "tls-server-name, "
+		  "spool, spool-max-bytes, metrics, aggregate, format, watch, log-expected, "
+		  "heartbeat, "
+		  "ringbuf-bytes, pin-dir, user, state, backend, keep-privileges)" },
 		{ "heartbeat: 5s\n",
 		  "k.yaml:1:12: heartbeat: '5s' is not a whole number from 0 to 86400" },
 		{ "heartbeat: 86401\n",
@@ -110,30 +113,54 @@ static void test_errors(void **state)
 		{ "heartbeat: 99999999999999999999\n",
 		  "k.yaml:1:12: heartbeat: '99999999999999999999' is not a whole number from 0 to "
 		  "86400" },
-		{ "ringbuf-bytes: 5000\n", "k.yaml:1:16: ringbuf-bytes: 5000 is not a power of two" },
-		{ "ringbuf-bytes: 2048\n",
-		  "k.yaml:1:16: ringbuf-bytes: '2048' is not a whole number from 4096 to 1073741824" },
-		{ "format: syslog\n", "k.yaml:1:9: format: 'syslog' is not ecs or falco" },
+		{ "ringbuf-bytes: 5000\n",
+		  "k.yaml:1:16: ringbuf-bytes: 5000 is not a power of two" },
+		{ "ringbuf-bytes: 2048\n", "k.yaml:1:16: ringbuf-bytes: '2048' is not a whole "
+					   "number from 4096 to 1073741824" },
+		{ "format: json\n", "k.yaml:1:9: format: 'json' is not ecs, falco or syslog" },
+		{ "output: udp://10.0.0.1:514\n",
+		  "k.yaml:1:9: output: 'udp://10.0.0.1:514' is not an absolute path" },
+		{ "output: tls://siem.example\n", "k.yaml:1:9: output: 'tls://siem.example' is not "
+						  "tls://HOST:PORT or tcp://HOST:PORT" },
+		{ "output: \"tls://a b:6514\"\n", "k.yaml:1:9: output: 'tls://a b:6514' is not "
+						  "tls://HOST:PORT or tcp://HOST:PORT" },
+		{ "tls-server-name: \"a\\\"b\"\n",
+		  "k.yaml:1:18: tls-server-name: 'a\"b' is not a host name, address or port" },
+		{ "metrics: \"0.0.0.0:9464/x\"\n",
+		  "k.yaml:1:10: metrics: '0.0.0.0:9464/x' is not a host name, address or port" },
+		{ "spool-max-bytes: 100\n",
+		  "k.yaml:1:18: spool-max-bytes: '100' is not a whole number from 4096 to "
+		  "549755813888" },
+		{ "output-keep: 0\n",
+		  "k.yaml:1:14: output-keep: '0' is not a whole number from 1 to 1000" },
+		{ "aggregate: 1m\n",
+		  "k.yaml:1:12: aggregate: '1m' is not a whole number from 1 to 86400" },
+		{ "spool: spool\n", "k.yaml:1:8: spool: 'spool' is not an absolute path" },
 		{ "log-expected: yes\n", "k.yaml:1:15: log-expected: 'yes' is not true or false" },
 		{ "root: host\n", "k.yaml:1:7: root: 'host' is not an absolute path" },
 		{ "output: /var/log/../x\n",
 		  "k.yaml:1:9: output: '/var/log/../x' is not normalised (no '//', '.' or '..' "
 		  "segments, no trailing '/')" },
-		{ "policy: \"/etc/p\\nx\"\n", "k.yaml:1:9: policy: '/etc/p\\x0ax' contains a control character" },
+		{ "policy: \"/etc/p\\nx\"\n",
+		  "k.yaml:1:9: policy: '/etc/p\\x0ax' contains a control character" },
 		{ "user: \"root;rm\"\n", "k.yaml:1:7: user: 'root;rm' is not a user name or uid" },
 		{ "user: -x\n", "k.yaml:1:7: user: '-x' is not a user name or uid" },
 		{ "watch: /srv/a.key\n", "k.yaml:1:8: watch: expected a sequence, found a scalar" },
-		{ "watch:\n  - [a]\n", "k.yaml:2:5: watch[0]: expected a scalar, found a sequence" },
+		{ "watch:\n  - [a]\n",
+		  "k.yaml:2:5: watch[0]: expected a scalar, found a sequence" },
 		{ "root:\n", "k.yaml:1:6: root: has no value" },
 		{ "root: /a\nroot: /b\n", "k.yaml:2:1: duplicate key 'root' at the top level" },
-		{ "- root\n",
-		  "k.yaml:1:1: the top level of a configuration must be a mapping of `keywatch run` "
-		  "long options (root, policy, output, ...), found a sequence" },
-		{ "a: &x /r\nroot: *x\n", "k.yaml:2:7: aliases are not allowed in a configuration (*x)" },
-		{ "root: !!str /r\n", "k.yaml:1:7: tags are not allowed in a configuration ('tag:yaml.org,2002:str')" },
+		{ "- root\n", "k.yaml:1:1: the top level of a configuration must be a mapping of "
+			      "`keywatch run` "
+			      "long options (root, policy, output, ...), found a sequence" },
+		{ "a: &x /r\nroot: *x\n",
+		  "k.yaml:2:7: aliases are not allowed in a configuration (*x)" },
+		{ "root: !!str /r\n",
+		  "k.yaml:1:7: tags are not allowed in a configuration ('tag:yaml.org,2002:str')" },
 		{ "root: /a\n---\nroot: /b\n",
 		  "k.yaml:2:1: a configuration is a single YAML document; found a second one" },
-		{ "root: [\n", "k.yaml:2:1: did not find expected node content (while parsing a flow node at line 2, column 1)" },
+		{ "root: [\n", "k.yaml:2:1: did not find expected node content (while parsing a "
+			       "flow node at line 2, column 1)" },
 	};
 	struct pki_settings st;
 	char err[512];
@@ -144,7 +171,8 @@ static void test_errors(void **state)
 		int rc = parse(cases[i].in, &st, err, sizeof(err));
 
 		if (rc != -1 || strcmp(err, cases[i].msg))
-			fail_msg("case %zu: rc=%d\n  got:  %s\n  want: %s", i, rc, err, cases[i].msg);
+			fail_msg("case %zu: rc=%d\n  got:  %s\n  want: %s", i, rc, err,
+				 cases[i].msg);
 		assert_null(st.root);
 		assert_null(st.watch);
 		pki__settings_free(&st);
@@ -289,9 +317,9 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),	     cmocka_unit_test(test_empty_and_unset),
-		cmocka_unit_test(test_errors),	     cmocka_unit_test(test_load),
-		cmocka_unit_test(test_merge),	     cmocka_unit_test(test_restart_only),
+		cmocka_unit_test(test_full),   cmocka_unit_test(test_empty_and_unset),
+		cmocka_unit_test(test_errors), cmocka_unit_test(test_load),
+		cmocka_unit_test(test_merge),  cmocka_unit_test(test_restart_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
