@@ -260,6 +260,41 @@ static void test_merge(void **state)
 	assert_false(o.falco);
 	pki__settings_free(&st);
 
+	/* The delivery keys (issue 5): taken from the file unless a flag gave them. */
+	memset(&o, 0, sizeof(o));
+	o.config = write_file("d.yaml",
+			      "output: tls://siem.example.org:6514\n"
+			      "format: syslog\n"
+			      "tls-ca: /etc/keywatch/ca.pem\n"
+			      "tls-cert: /etc/keywatch/client.pem\n"
+			      "tls-key: /etc/keywatch/client.key\n"
+			      "tls-server-name: siem.example.org\n"
+			      "spool: /var/lib/keywatch/spool\n"
+			      "spool-max-bytes: 1048576\n"
+			      "output-max-bytes: 0\n"
+			      "output-keep: 3\n"
+			      "metrics: \"127.0.0.1:9464\"\n"
+			      "aggregate: 30\n",
+			      0600);
+	o.from_flags = KW_OPT_AGGREGATE | KW_OPT_TLS_NAME;
+	o.aggregate_s = 5;
+	o.tls_server_name = "cmdline.example";
+	assert_int_equal(settings__load(&o, &st, err, sizeof(err)), 0);
+	assert_string_equal(o.output, "tls://siem.example.org:6514");
+	assert_true(o.syslog);
+	assert_false(o.falco);
+	assert_string_equal(o.tls_ca, "/etc/keywatch/ca.pem");
+	assert_string_equal(o.tls_cert, "/etc/keywatch/client.pem");
+	assert_string_equal(o.tls_key, "/etc/keywatch/client.key");
+	assert_string_equal(o.tls_server_name, "cmdline.example");
+	assert_string_equal(o.spool, "/var/lib/keywatch/spool");
+	assert_int_equal(o.spool_max_bytes, 1048576);
+	assert_int_equal(o.output_max_bytes, 0);
+	assert_int_equal(o.output_keep, 3);
+	assert_string_equal(o.metrics, "127.0.0.1:9464");
+	assert_int_equal(o.aggregate_s, 5);
+	pki__settings_free(&st);
+
 	/* No --config and config_none: nothing read, nothing changed. */
 	memset(&o, 0, sizeof(o));
 	o.config_none = true;
