@@ -68,6 +68,7 @@ enum kw_hook {
 #define KW_EVF_IO_WORKER  (1u << 6) /* run by an io_uring worker thread of the process */
 #define KW_EVF_NO_FD	  (1u << 7) /* seen at the permission check, before any fd exists */
 #define KW_EVF_PATH_PARTS (1u << 8) /* path[] holds the new name's components, leaf first */
+#define KW_EVF_ARGS_TRUNC (1u << 9) /* kw_exec.args holds the first KW_ARGS_CAP - 1 bytes */
 
 /* Per-CPU counters (the `stats` map), one slot each. Every failure to deliver is counted. */
 enum kw_stat {
@@ -168,8 +169,10 @@ struct kw_exec {
 	__u32 flags;	       /* KW_EVF_EXE_TRUNC when the walk stopped early */
 	__u16 exe_len;	       /* bytes used in exe[] */
 	__u16 exe_depth;       /* components in exe[] */
-	__u32 _pad;
+	__u16 args_len;	       /* bytes in args[]: argv, each NUL-terminated */
+	__u16 _pad;
 	char exe[KW_EXE_BUF]; /* exe path components, leaf first, as in kw_event */
+	char args[KW_ARGS_CAP];
 };
 
 #endif /* KW_EVENT_H */

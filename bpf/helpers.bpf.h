@@ -656,6 +656,21 @@ static __always_inline int kw__key_linked(enum kw_hook hook, struct dentry *old,
 	return 0;
 }
 
+/* argv of the new image: exec just wrote it to the new stack, so the pages are there. */
+static __always_inline void kw__exec_args(struct kw_exec *x, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 start = BPF_CORE_READ(mm, arg_start), len = BPF_CORE_READ(mm, arg_end) - start;
+
+	if (len >= KW_ARGS_CAP) {
+		len = KW_ARGS_CAP - 1;
+		x->flags |= KW_EVF_ARGS_TRUNC;
+	}
+	len &= KW_ARGS_CAP - 1;
+	if (len && bpf_probe_read_user(x->args, len, (const void *)start) == 0)
+		x->args_len = (__u16)len;
+}
+
 /*
  * A process exec'd: remember it as it is now, by tgid (identity at exec). Runs for every exec on
  * the node, so it does one path walk and one map update, nothing else; only the reporting
@@ -682,7 +697,9 @@ static __always_inline int kw__exec(void)
 	x->flags = 0;
 	x->exe_len = 0;
 	x->exe_depth = 0;
+	x->args_len = 0;
 	x->_pad = 0;
+	kw__exec_args(x, task);
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	if (exe) {
 		x->exe_gen = BPF_CORE_READ(exe, f_inode, i_generation);
@@ -693,7 +710,7 @@ static __always_inline int kw__exec(void)
 			bpf_probe_read_kernel(x->exe, sizeof(x->exe), w->buf);
 			x->exe_len = w->len;
 			x->exe_depth = w->depth;
-			x->flags = w->flags;
+			x->flags |= w->flags;
 		}
 	}
 	bpf_map_update_elem(&procs, &x->proc.tgid, x, BPF_ANY);

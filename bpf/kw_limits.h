@@ -55,6 +55,11 @@
  * many execs happen in between. */
 #define KW_PROCS 8192
 
+/* argv kept from exec (struct kw_exec): a reader that exits before the agent reads /proc still
+ * has its command line. 256 bytes hold a typical one (`cat /etc/kubernetes/pki/ca.key` is 30);
+ * longer ones are cut (KW_EVF_ARGS_TRUNC). A power of two: the read's length is masked by it. */
+#define KW_ARGS_CAP 256
+
 /* Ring buffer: records carry only the used part of an event (~200 bytes; ~700 with the exe
  * path, sent once per process), so 1 MiB holds ~5,000 open events. */
 #define KW_RINGBUF_BYTES (1u << 20)

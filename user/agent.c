@@ -133,6 +133,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	a->c.events++;
 	memset(&v, 0, sizeof(v));
+	output__args_prefetch(d.raw->proc.tgid, d.raw->proc.start_ns); /* before it exits */
 	identity__resolve(&d, &d.id);
 	if (d.raw->kind == KW_EV_LINKED) {
 		f = watch__file(&a->w, d.raw->watch_id, d.raw->file.dev, d.raw->file.ino, &retired);

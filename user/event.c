@@ -22,7 +22,8 @@ _Static_assert(offsetof(struct kw_event, exe) == 168 + KW_PATH_MAX, "kw_event.ex
 _Static_assert(sizeof(struct kw_event) == 168 + KW_PATH_MAX + KW_EXE_BUF, "kw_event size");
 _Static_assert(sizeof(struct kw_expect_key) == 72, "kw_expect_key layout");
 _Static_assert(offsetof(struct kw_exec, exe) == 112, "kw_exec.exe offset");
-_Static_assert(sizeof(struct kw_exec) == 112 + KW_EXE_BUF, "kw_exec size");
+_Static_assert(sizeof(struct kw_exec) == 112 + KW_EXE_BUF + KW_ARGS_CAP, "kw_exec size");
+_Static_assert(offsetof(struct kw_exec, args) == 112 + KW_EXE_BUF, "kw_exec.args offset");
 _Static_assert((KW_EXE_OFF_MAX & (KW_EXE_OFF_MAX - 1)) == 0, "masking needs a power of two");
 _Static_assert((KW_PATH_MAX & (KW_PATH_MAX - 1)) == 0, "masking needs a power of two");
 _Static_assert((KW_ATTEMPT_NAME & (KW_ATTEMPT_NAME - 1)) == 0, "masking needs a power of two");

@@ -561,6 +561,9 @@ static void resolve(const struct kw_decoded *d, struct kw_identity *id)
 		id->exec_seen = true;
 		id->exec_ns = x.exec_ns;
 		id->parent_start_ns = x.parent_start_ns;
+		id->args_len = x.args_len < sizeof(x.args) ? x.args_len : sizeof(x.args);
+		memcpy(id->args, x.args, id->args_len);
+		id->args_trunc = x.flags & KW_EVF_ARGS_TRUNC;
 	}
 	id->pl.host_mntns = g.host_mntns && p->mntns == g.host_mntns;
 	if (cgroup_by_id(p->cgroup_id, id->pl.cgroup, sizeof(id->pl.cgroup)) ||

@@ -175,6 +175,9 @@ struct kw_identity {
 	uint64_t exec_ns, parent_start_ns;
 	struct kw_ancestor anc[KW_ANCESTRY_MAX]; /* parent first */
 	int nanc;
+	char args[KW_ARGS_CAP]; /* argv as the kernel saw it at exec (exec_seen), NUL-separated */
+	uint16_t args_len;
+	bool args_trunc;
 };
 
 struct kw_decoded;
@@ -494,9 +497,12 @@ void output__heartbeat(struct kw_output *o, const struct kw_counters *c, size_t 
 /* n more opens summed by aggregate.c over an interval. */
 void output__aggregate(struct kw_output *o, const struct kw_agg_entry *x, uint64_t n,
 		       unsigned interval_s);
-/* process.args (Falco: proc.cmdline, proc.args) from /proc while the process lives. */
+/* process.args (Falco: proc.cmdline, proc.args): from /proc while the process lives (up to
+ * KW_ARGS_MAX), else as the kernel kept them at exec (KW_ARGS_CAP). */
 #define KW_ARGS_MAX 8192
-void output__args(struct json *j, uint32_t tgid, uint64_t start_ns, bool falco);
+void output__args(struct json *j, const struct kw_decoded *d, bool falco);
+/* Read them now, before the process may exit (once per process). */
+void output__args_prefetch(uint32_t tgid, uint64_t start_ns);
 /* The event.id of the last event emitted. */
 const char *output__last_id(const struct kw_output *o);
 /* The component a process's comm claims while its executable is not one (NULL: no claim). */

@@ -749,7 +749,7 @@ void output__open_event(struct kw_output *o, const struct kw_decoded *d, const s
 	json__obj_end(j);
 	json__strn(j, "name", comm, strnlen(comm, KW_COMM_LEN));
 	json__str(j, "executable", d->exe[0] ? d->exe : NULL);
-	output__args(j, p->tgid, p->start_ns, false);
+	output__args(j, d, false);
 	put_time(j, "start", (int64_t)p->start_ns + o->mono_to_real);
 	if (d->id.has_sha256) {
 		char h[65];
@@ -1183,27 +1183,66 @@ static size_t drop_report(void *ctx, const uint64_t counts[KW_PRIO__N], int64_t 
  * proc.cmdline and proc.args): at most KW_ARGS_MAX bytes and 64 arguments, each escaped like
  * any other string.
  */
-void output__args(struct json *j, uint32_t tgid, uint64_t start_ns, bool falco)
+static struct {
+	uint32_t tgid;
+	uint64_t start_ns;
+	ssize_t n; /* bytes in buf, NUL-terminated arguments; <= 0 none */
+	char buf[KW_ARGS_MAX + 1];
+} args_cache;
+
+/* Read a process's arguments as early as its first event allows (a reader such as `cat` exits
+ * within a millisecond); once per process: a loop of opens costs one read. */
+void output__args_prefetch(uint32_t tgid, uint64_t start_ns)
 {
-	char path[64], buf[KW_ARGS_MAX + 1], *s;
+	char path[64];
 	ssize_t n;
-	size_t off, argc = 0;
 	int fd;
 
+	if (args_cache.n > 0 && args_cache.tgid == tgid && args_cache.start_ns == start_ns)
+		return;
+	args_cache.tgid = tgid;
+	args_cache.start_ns = start_ns;
+	args_cache.n = 0;
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", tgid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	n = read(fd, buf, KW_ARGS_MAX);
+	n = read(fd, args_cache.buf, KW_ARGS_MAX);
 	close(fd);
-	/* Informational: the verdict never uses them. A pid reused between the open and this
-	 * read would show another process's arguments; the window is the agent's latency. */
-	(void)start_ns;
 	if (n <= 0)
 		return;
-	buf[n] = 0;
-	if (buf[n - 1] != 0)
-		buf[n++] = 0; /* truncated: the last argument ends here */
+	if (args_cache.buf[n - 1] != 0)
+		args_cache.buf[n++] = 0; /* truncated: the last argument ends here */
+	args_cache.n = n;
+}
+
+void output__args(struct json *j, const struct kw_decoded *d, bool falco)
+{
+	const struct kw_proc *p = &d->raw->proc;
+	const char *buf = args_cache.buf, *s;
+	const char *source = "procfs";
+	bool trunc = false;
+	size_t off, argc = 0;
+	ssize_t n;
+
+	/* Informational: the verdict never uses them. A pid reused between the open and the read
+	 * would show another process's arguments; the window is the agent's latency. */
+	output__args_prefetch(p->tgid, p->start_ns);
+	n = args_cache.n;
+	if (n <= 0 && d->id.exec_seen && d->id.args_len) {
+		/* gone already: the kernel's copy from its exec, NUL-terminated here */
+		static char x[KW_ARGS_CAP + 1];
+
+		memcpy(x, d->id.args, d->id.args_len);
+		n = d->id.args_len;
+		if (x[n - 1] != 0)
+			x[n++] = 0;
+		buf = x;
+		source = "exec";
+		trunc = d->id.args_trunc;
+	}
+	if (n <= 0)
+		return;
 	if (falco) {
 		char line[KW_ARGS_MAX + 1];
 
@@ -1225,6 +1264,10 @@ void output__args(struct json *j, uint32_t tgid, uint64_t start_ns, bool falco)
 	json__arr_end(j);
 	if (!falco)
 		json__uint(j, "args_count", argc);
+	/* not ECS: where they came from, and whether the kernel's copy was cut */
+	json__str(j, falco ? "keywatch.args_source" : "args_source", source);
+	if (trunc)
+		json__bool(j, falco ? "keywatch.args_truncated" : "args_truncated", true);
 }
 
 const char *output__last_id(const struct kw_output *o)

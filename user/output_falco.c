@@ -98,7 +98,7 @@ void falco__open_event(struct kw_output *o, const struct kw_decoded *d, const st
 	json__int(j, "proc.ppid", p->ppid);
 	json__strn(j, "proc.name", p->comm, strnlen(p->comm, KW_COMM_LEN));
 	json__str(j, "proc.exepath", d->exe[0] ? d->exe : NULL);
-	output__args(j, p->tgid, p->start_ns, true);
+	output__args(j, d, true);
 	json__int(j, "user.uid", p->uid);
 	json__int(j, "group.gid", p->gid);
 	/* Falco's container.id is the 12-character short id, or "host". */

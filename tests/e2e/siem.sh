@@ -97,6 +97,15 @@ if net_agent "$WORK/a1.err" "$WORK/c1" --output "tls://127.0.0.1:$PORT_c1" "${TL
 	expect "an alert arrives at the collector, whole" "$ev" '.event.kind == "alert"' \
 		'.file.path == "/etc/kubernetes/pki/ca.key"' '.keywatch.verdict == "unexpected"' \
 		'(.event.id | test("^[0-9a-f]{16}-[0-9]+$"))'
+	# A reader gone before the agent looks (the agent frozen meanwhile): its argv is the kernel's
+	# copy from its exec.
+	kill -STOP "$AGENT_PID"
+	trig open "$CA"
+	kill -CONT "$AGENT_PID"
+	ev2=$(arrived "$WORK/c1" "$TRIG_PID")
+	expect "a reader gone before the agent looks still has its argv (kept at exec)" "$ev2" \
+		'.process.args[1] == "open"' "(.process.args[2] | endswith(\"pki/ca.key\"))" \
+		'.process.args_count == 3' '.process.args_source == "exec"'
 	id=$(printf '%s' "$ev" | jq -r .event.id)
 	# The collector's raw message is what crossed the wire; its MSG is the JSON byte for byte.
 	python3 - "$WORK/c1" "$id" <<'EOF' && ok "MSG is the JSON byte for byte (raw wire message vs rsyslog's %msg%)" || not_ok "MSG byte-identical" "see above"
