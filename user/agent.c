@@ -168,7 +168,9 @@ static int on_event(void *ctx, void *data, size_t size)
 			output__open_event(&a->out, &d, f, &v);
 		/* Judged once per (file, executable): further reads are counted in the kernel.
 		 * Not for policy readers that pin a digest or expire: those are judged each time. */
+		/* (with --log-expected, only what the table can sum: else each read is reported) */
 		quiet = !retired && v.reader && !v.reader->has_sha256 && !v.reader->expires &&
+			(!a->o->log_expected || agg__room(&a->agg)) &&
 			loader__quiet_add(&a->bpf, d.raw, &qk);
 		if (a->o->log_expected)
 			agg__first(&a->agg, &d, f, &v, output__last_id(&a->out),

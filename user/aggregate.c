@@ -72,6 +72,11 @@ static void key_of(const struct kw_decoded *d, bool expected, struct kw_agg_key 
 	}
 }
 
+bool agg__room(const struct kw_agg *g)
+{
+	return g->n < KW_AGG_MAX;
+}
+
 bool agg__repeat(struct kw_agg *g, const struct kw_decoded *d, bool expected)
 {
 	struct kw_agg_key k;
@@ -119,9 +124,15 @@ void agg__first(struct kw_agg *g, const struct kw_decoded *d, const struct pki_f
 	}
 	x->alert = !expected;
 	x->severity = expected ? PKI_SEV_LOW : f ? f->severity : PKI_SEV_HIGH;
-	snprintf(x->path, sizeof(x->path), "%s", f ? f->path : "");
+	x->path = strdup(f ? f->path : "");
+	x->exe = strdup(d->exe);
+	if (!x->path || !x->exe) {
+		free(x->path);
+		free(x->exe);
+		g->n--;
+		return;
+	}
 	snprintf(x->role, sizeof(x->role), "%s", f ? f->role : "unknown");
-	snprintf(x->exe, sizeof(x->exe), "%s", d->exe);
 	memcpy(x->comm, d->raw->proc.comm, KW_COMM_LEN);
 	x->pid = d->raw->proc.tgid;
 	x->uid = d->raw->proc.uid;
@@ -170,8 +181,11 @@ void agg__flush(struct kw_agg *g, struct kw_output *o, struct kw_bpf *b, bool al
 			x->first_ns = 0;
 			x->seen_s = now;
 		}
-		if (all || gone || (!x->in_kernel && now - x->seen_s >= (int64_t)g->interval_s))
-			continue; /* forgotten */
+		if (all || gone || (!x->in_kernel && now - x->seen_s >= (int64_t)g->interval_s)) {
+			free(x->path); /* forgotten */
+			free(x->exe);
+			continue;
+		}
 		if (k != i)
 			g->v[k] = *x;
 		k++;
@@ -181,6 +195,12 @@ void agg__flush(struct kw_agg *g, struct kw_output *o, struct kw_bpf *b, bool al
 
 void agg__free(struct kw_agg *g)
 {
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		free(g->v[i].path);
+		free(g->v[i].exe);
+	}
 	free(g->v);
 	g->v = NULL;
 	g->n = g->cap = 0;

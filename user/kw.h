@@ -359,7 +359,8 @@ struct kw_agg_entry {
 	int severity;
 	uint32_t pid, uid;
 	uint64_t kdev, ino;
-	char path[PATH_MAX], role[64], exe[PATH_MAX], component[64], failed_check[32];
+	char *path, *exe; /* owned: an entry is a few hundred bytes, not two PATH_MAX */
+	char role[64], component[64], failed_check[32];
 	char comm[KW_COMM_LEN + 1];
 	char first_id[48]; /* event.id of the event this one summed after */
 };
@@ -372,6 +373,8 @@ struct kw_decoded;
 struct kw_verdict;
 struct kw_output;
 struct kw_bpf;
+/* Room for another entry (a full table reports every open on its own). */
+bool agg__room(const struct kw_agg *g);
 /* A repeat of an open already reported: counted (true), or not known (false: report it). */
 bool agg__repeat(struct kw_agg *g, const struct kw_decoded *d, bool expected);
 /* An open was reported as event_id: count its repeats from now on (qk: counted in the kernel). */
