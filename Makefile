@@ -114,13 +114,13 @@ $(OUTPUT)/keywatch-san: $(OUTPUT)/san/user/main.o $(SAN_OBJS)
 	$(Q)$(SAN_CC) $(SAN_CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests ----------------------------------------------------------------
-$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) tests/unit/testutil.h | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(filter-out %.h,$^) $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/san/%: tests/unit/%.c $(SAN_OBJS) | $(OUTPUT)/tests/san
+$(OUTPUT)/tests/san/%: tests/unit/%.c $(SAN_OBJS) tests/unit/testutil.h | $(OUTPUT)/tests/san
 	$(call msg,TEST-SAN,$@)
-	$(Q)$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(SAN_CC) $(CPPFLAGS) $(SAN_CFLAGS) $(filter-out %.h,$^) $(LDLIBS) -lcmocka -o $@
 
 # Static: the fake container of tests/e2e/identity.sh runs it in a rootfs with no libraries.
 $(OUTPUT)/tests/kwtrig: tests/e2e/kwtrig.c | $(OUTPUT)/tests

@@ -15,7 +15,6 @@ HEADER = re.compile(
     rb"(" + PRINTUS + rb"{1,255}) (" + PRINTUS + rb"{1,48}) (" + PRINTUS + rb"{1,128}) ("
     + PRINTUS + rb"{1,32}) "
 )
-SD_NAME = rb'[\x21-\x7e&&[^= \]"]]'
 
 
 def sd_end(b, i):

@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 
 #include "kw.h"
+#include "testutil.h"
 #include "pki.h"
 
 #define GEN_LAYOUT  "tests/gen-layout.sh"
@@ -51,15 +52,6 @@ static char base[PATH_MAX]; /* mkdtemp directory holding the layouts */
 static int layout_rc[NLAYOUTS];
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static pid_t spawn_layout(enum layout l)
 {

@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "kw.h"
+#include "testutil.h"
 #include "pki.h"
 
 #define GEN_LAYOUT "tests/gen-layout.sh"
@@ -47,27 +48,6 @@ static bool extra_ready;
 static X509 *ed_cert; /* any certificate, for the key matcher in expect_error() */
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static void pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static int group_setup(void **state)
 {

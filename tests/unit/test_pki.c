@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "kw.h"
+#include "testutil.h"
 
 
 #define GEN_LAYOUT  "tests/gen-layout.sh"
@@ -48,27 +49,6 @@ static const char *const layout_algo[NLAYOUTS] = { "rsa", "ecdsa", "ecdsa" };
 static bool layout_ready[NLAYOUTS];
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static void pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static pid_t layout_pid[NLAYOUTS]; /* gen-layout.sh started, not yet reaped */
 

@@ -29,32 +29,12 @@
 #include <unistd.h>
 
 #include "kw.h"
+#include "testutil.h"
 
 static char base[PATH_MAX]; /* mkdtemp directory holding everything below */
 static uint64_t H, R;	    /* bytes of the file header and of a record header */
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static void pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
-}
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static uint64_t xorshift(uint64_t *x)
 {
